@@ -1,0 +1,17 @@
+"""Autograder helpers: feedback-rich assertions, safe calls, submission loading, the pytest plugin.
+
+* :func:`compare` -- shape, dtype and value check with a message naming the case and the worst error
+* :func:`call_checked` -- call a submission on copies and report in-place modification of inputs
+* :func:`submission_fixture` / :func:`load_submission` -- import ``chXX/<name>.py`` lazily
+* :func:`assert_self_contained` -- AST check that a submission is plain NumPy
+* :mod:`.regions` -- solution regions (reference and stub from one file)
+* :mod:`.plugin` -- the pytest plugin that records points and results as JSON lines
+"""
+from .feedback import GradingFailure, compare, describe_case, unpack
+from .guard import call_checked
+from .loader import (FORBIDDEN_IMPORTS, assert_self_contained, exercise_path, forbidden_imports,
+                     load_submission, submission_fixture)
+
+__all__ = ["GradingFailure", "compare", "describe_case", "unpack", "call_checked",
+           "FORBIDDEN_IMPORTS", "assert_self_contained", "exercise_path", "forbidden_imports",
+           "load_submission", "submission_fixture"]

@@ -1,0 +1,104 @@
+"""Load a learner's exercise module for the tests, and check it is plain NumPy.
+
+Tests live in ``chXX/tests/`` (public) or ``chXX/hidden/`` (hidden); the module under test is
+``chXX/<name>.py``. Loading is lazy (inside a fixture), so a submission with a SyntaxError or an
+import-time crash fails each test with a readable message instead of breaking collection.
+"""
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from .feedback import GradingFailure
+
+# Libraries that already implement the exercises; importing them would turn a submission into a
+# wrapper. The exercises are plain NumPy (the standard library is fine).
+FORBIDDEN_IMPORTS = ("torch", "scipy", "course_lib", "tensorflow", "jax", "cupy", "numba",
+                     "sklearn", "cv2", "skimage")
+
+
+def exercise_path(test_file: str | Path, name: str) -> Path:
+    """``chXX/tests/test_name.py`` (or ``chXX/hidden/...``) -> ``chXX/name.py``."""
+    return Path(test_file).resolve().parent.parent / f"{name}.py"
+
+
+def forbidden_imports(source: str, filename: str = "<submission>") -> list[str]:
+    """Return ``"line N: import torch"``-style findings (empty when the source is plain NumPy).
+
+    Catches ``import x``, ``from x import y`` and ``__import__("x")`` /
+    ``importlib.import_module("x")`` with a literal name.
+    """
+    tree = ast.parse(source, filename=filename)
+    found = []
+
+    def bad(module: str) -> bool:
+        return module.split(".")[0] in FORBIDDEN_IMPORTS
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [f"line {node.lineno}: import {a.name}" for a in node.names if bad(a.name)]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and bad(node.module):
+            found.append(f"line {node.lineno}: from {node.module} import ...")
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            func = node.func
+            fname = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            arg = node.args[0].value
+            if fname in ("__import__", "import_module") and isinstance(arg, str) and bad(arg):
+                found.append(f"line {node.lineno}: {fname}({arg!r})")
+    return found
+
+
+def assert_self_contained(path: str | Path) -> None:
+    """Fail with a clear message if the file does not parse or imports a forbidden library."""
+    path = Path(path)
+    if not path.is_file():
+        raise GradingFailure(f"{path.name} not found: the submission must contain this file",
+                             "missing file")
+    source = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        found = forbidden_imports(source, path.name)
+    except SyntaxError as e:
+        raise GradingFailure(f"{path.name} does not parse: SyntaxError at line {e.lineno}: {e.msg}",
+                             "syntax error") from None
+    if found:
+        raise GradingFailure(f"{path.name} must be plain NumPy, but it uses "
+                             f"{'; '.join(found)}. Libraries not allowed: "
+                             f"{', '.join(FORBIDDEN_IMPORTS)}", "forbidden import")
+
+
+def load_submission(test_file: str | Path, name: str) -> ModuleType:
+    """Import ``chXX/<name>.py`` for the test file ``test_file`` (after the import check)."""
+    path = exercise_path(test_file, name)
+    assert_self_contained(path)
+    mod_name = f"_submission_{path.parent.name}_{name}"
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as e:  # noqa: BLE001 - report anything raised at import time
+        sys.modules.pop(mod_name, None)
+        if isinstance(e, (pytest.fail.Exception, KeyboardInterrupt)):
+            raise  # a pytest-timeout failure or Ctrl-C keeps its own meaning
+        raise GradingFailure(f"importing {path.name} failed: {type(e).__name__}: {e}",
+                             "import failed") from None
+    return module
+
+
+def submission_fixture(name: str):
+    """A module-scoped pytest fixture returning the learner's module ``name``.
+
+    Usage in a test file: ``sub = submission_fixture("conv_backward")`` then take ``sub`` as an
+    argument. A failure to load is re-raised for every test that uses it.
+    """
+
+    @pytest.fixture(scope="module")
+    def _fixture(request):
+        return load_submission(request.path, name)
+
+    return _fixture

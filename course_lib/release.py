@@ -1,0 +1,218 @@
+"""Build the student bundle: ``python -m course_lib.release OUTDIR [--force]``.
+
+The bundle holds everything a learner needs and nothing they must not see:
+
+* ``exercises/chXX_Y/<name>.py`` -- the stubs, made from the exercise files by replacing every
+  solution region with ``raise NotImplementedError(<what to implement>)``
+  (:mod:`course_lib.grading.regions`)
+* ``exercises/chXX_Y/tests/`` -- the public tests (the ``hidden/`` folders are never copied)
+* ``exercises/colab_exercises.ipynb`` -- the Colab notebook, regenerated from the stubs
+* ``course_lib/``, ``pyproject.toml`` -- the course package with the grader
+  (``pip install -e .`` in the bundle, then ``python -m course_lib.grade``)
+* ``README.md`` -- the learner's instructions (``exercises/STUDENT_README.md``)
+
+The output is deterministic: same sources, same bytes, same file times. After writing, the
+bundle is checked for solution markers, hidden tests and unparsable stubs.
+
+``python -m course_lib.release --notebook exercises/colab_exercises.ipynb`` rewrites only the
+committed Colab notebook (its stub cells come from the exercise files, never edited by hand).
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from .grading import layout
+from .grading.regions import find_regions, make_stub
+
+REPO = Path(__file__).resolve().parents[1]
+SKIP_DIRS = {"__pycache__", "hidden", ".ipynb_checkpoints", ".pytest_cache", "gradescope"}
+SKIP_SUFFIXES = {".pyc", ".pyo"}
+FIXED_MTIME = 946684800  # 2000-01-01T00:00:00Z, so archives of the bundle are reproducible
+NOTEBOOK = "colab_exercises.ipynb"
+PLACEHOLDER_URL = "https://github.com/YOUR-ORG/YOUR-COURSE-REPO.git"
+
+
+def _files(folder: Path):
+    """Files below ``folder`` in sorted order, skipping caches and hidden-test folders."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info"))
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if path.suffix not in SKIP_SUFFIXES:
+                yield path
+
+
+def exercise_files(exercises: Path) -> list[Path]:
+    """Every exercise module (``chXX_Y/<name>.py`` with a public test), sorted."""
+    return [exercises / ex.chapter / f"{ex.name}.py" for c in layout.chapters(exercises)
+            for ex in layout.exercises(exercises, c, include_hidden=False)]
+
+
+def stub_of(path: Path) -> str:
+    source = path.read_text(encoding="utf-8")
+    return make_stub(source, path.name) if find_regions(source, path.name) else source
+
+
+def _first_paragraph(source: str) -> str:
+    doc = ast.get_docstring(ast.parse(source)) or ""
+    return doc.split("\n\n")[0].replace("\n", " ").strip()
+
+
+def _cell(kind: str, text: str, n: int) -> dict:
+    lines = text.splitlines(keepends=True)
+    cell = {"cell_type": kind, "id": f"cell-{n:02d}", "metadata": {}, "source": lines}
+    if kind == "code":
+        cell.update(execution_count=None, outputs=[])
+    return cell
+
+
+SETUP = f'''# Where the course lives. Replace the placeholder with your course's repository
+# (or the student bundle's); keep it if you opened this notebook inside a clone.
+COURSE_REPO_URL = "{PLACEHOLDER_URL}"
+COURSE_DIR = "/content/course"
+
+import os, pathlib, subprocess, sys
+if pathlib.Path("course_lib").is_dir() and pathlib.Path("exercises").is_dir():
+    COURSE_DIR = os.getcwd()  # already cloned: we are inside the course folder
+elif not pathlib.Path(COURSE_DIR, "course_lib").is_dir():
+    subprocess.run(["git", "clone", "--depth", "1", COURSE_REPO_URL, COURSE_DIR], check=True)
+subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", COURSE_DIR], check=True)
+os.chdir(COURSE_DIR)
+print("course ready in", COURSE_DIR)
+'''
+
+
+def build_notebook(exercises: Path) -> dict:
+    """The Colab notebook: setup, then per exercise a ``%%writefile`` stub cell and a grade cell."""
+    cells = []
+    add = lambda kind, text: cells.append(_cell(kind, text, len(cells)))  # noqa: E731
+    add("markdown", "# Graded exercises\n\n"
+        "Work through the exercises without leaving the browser: run the setup cell once, fill "
+        "in a `%%writefile` cell (it saves your code into the course folder), run it, then run "
+        "the grading cell below it. Feedback names the failing case (shapes, stride, padding), "
+        "the largest error and a hint. Your code must be plain NumPy (no torch, scipy or "
+        "`course_lib`).\n\nRunning a `%%writefile` cell again overwrites the file with the "
+        "cell's content, so keep your work in the cells (or download the files).")
+    add("code", SETUP)
+    for chapter in layout.chapters(exercises):
+        label = layout.chapter_label(chapter)
+        add("markdown", f"## Section {label}")
+        for ex in layout.exercises(exercises, chapter, include_hidden=False):
+            path = exercises / chapter / f"{ex.name}.py"
+            stub = stub_of(path)
+            add("markdown", f"### `{ex.name}`\n\n{_first_paragraph(stub)}\n\nReplace each "
+                "`raise NotImplementedError(...)` with your code; the message says what to compute.")
+            add("code", f"%%writefile exercises/{chapter}/{ex.name}.py\n{stub}")
+            add("code", f"!python -m course_lib.grade {label} --exercise {ex.name}")
+        add("markdown", f"All exercises of section {label} together:")
+        add("code", f"!python -m course_lib.grade {label}")
+    return {"cells": cells,
+            "metadata": {"colab": {"provenance": []},
+                         "kernelspec": {"display_name": "Python 3", "language": "python",
+                                        "name": "python3"},
+                         "language_info": {"name": "python"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
+def notebook_text(exercises: Path) -> str:
+    return json.dumps(build_notebook(exercises), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _write(dest: Path, data: bytes) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(data)
+
+
+def check_bundle(out: Path) -> None:
+    """Raise if the bundle holds a solution marker, a hidden test, or a stub that does not parse."""
+    problems = []
+    for path in _files_all(out / "exercises"):
+        rel = path.relative_to(out)
+        if "hidden" in rel.parts:
+            problems.append(f"{rel}: hidden test folder")
+        if path.suffix in (".py", ".ipynb", ".md"):
+            text = path.read_text(encoding="utf-8")
+            if "BEGIN SOLUTION" in text or "END SOLUTION" in text:
+                problems.append(f"{rel}: solution marker")
+            if path.suffix == ".py":
+                try:
+                    ast.parse(text, str(rel))
+                except SyntaxError as e:
+                    problems.append(f"{rel}: does not parse ({e.msg}, line {e.lineno})")
+    if problems:
+        raise RuntimeError("student bundle check failed:\n  " + "\n  ".join(problems))
+
+
+def _files_all(folder: Path):
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        for name in sorted(filenames):
+            yield Path(dirpath) / name
+
+
+def release(out: Path, repo: Path = REPO, force: bool = False) -> list[Path]:
+    """Write the student bundle into ``out``; return the written files (sorted)."""
+    out, repo = out.resolve(), repo.resolve()
+    exercises = repo / "exercises"
+    inside = [repo / "exercises", repo / "course_lib"]
+    if out == repo or out in repo.parents or any(out == d or d in out.parents for d in inside):
+        raise ValueError(f"refusing to write the bundle to {out}: choose a folder outside the course")
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise FileExistsError(f"{out} is not empty (use --force to replace it)")
+        shutil.rmtree(out)
+    written: dict[Path, bytes] = {}
+    for path in _files(repo / "course_lib"):
+        written[out / path.relative_to(repo)] = path.read_bytes()
+    for name in ("pyproject.toml", "requirements.txt", "LICENSE"):
+        if (repo / name).is_file():
+            written[out / name] = (repo / name).read_bytes()
+    written[out / "README.md"] = (exercises / "STUDENT_README.md").read_bytes()
+    for chapter in layout.chapters(exercises):
+        for path in _files(exercises / chapter):
+            is_module = path.suffix == ".py" and path.parent == exercises / chapter
+            data = stub_of(path).encode("utf-8") if is_module else path.read_bytes()
+            written[out / path.relative_to(repo)] = data
+    written[out / "exercises" / NOTEBOOK] = notebook_text(exercises).encode("utf-8")
+    for dest in sorted(written):
+        _write(dest, written[dest])
+    for dest in sorted(written):
+        os.utime(dest, (FIXED_MTIME, FIXED_MTIME))
+    check_bundle(out)
+    return sorted(written)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m course_lib.release",
+                                description="Write the student bundle (stubs, public tests, grader).")
+    p.add_argument("outdir", nargs="?", type=Path, help="folder to create")
+    p.add_argument("--force", action="store_true", help="replace a non-empty OUTDIR")
+    p.add_argument("--source", type=Path, default=REPO, help="course repository (default: this one)")
+    p.add_argument("--notebook", type=Path, metavar="PATH",
+                   help="only (re)write the Colab notebook to PATH")
+    args = p.parse_args(argv)
+    exercises = args.source.resolve() / "exercises"
+    if args.notebook:
+        args.notebook.write_text(notebook_text(exercises), encoding="utf-8")
+        print(f"wrote {args.notebook}")
+        return 0
+    if args.outdir is None:
+        p.error("OUTDIR is required (or --notebook PATH)")
+    try:
+        files = release(args.outdir, args.source, args.force)
+    except (FileExistsError, ValueError, RuntimeError) as e:
+        print(f"release error: {e}", file=sys.stderr)
+        return 2
+    n_stubs = len(exercise_files(exercises))
+    print(f"wrote {len(files)} files to {args.outdir} ({n_stubs} exercise stubs, public tests only)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
