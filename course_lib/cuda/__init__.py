@@ -1,0 +1,64 @@
+"""CUDA C kernels launched through CuPy on a GPU, or through the CPU SIMT emulator elsewhere.
+
+The API has the shape of CuPy's ``RawModule`` / ``RawKernel`` so learner code carries over::
+
+    from course_lib import cuda
+    mod = cuda.load_module("matmul_tiled.cu")          # from course_lib/cuda/kernels/
+    matmul = mod.get_function("matmul_tiled")
+    matmul((grid_x, grid_y), (16, 16), (A, B, C, np.int32(M), np.int32(N), np.int32(K)))
+
+Signatures
+----------
+``RawModule(code=None, *, path=None, options=(), backend=None, **emulator_options)``
+    ``code`` (CUDA C source text) or ``path`` (a ``.cu`` file); ``options`` are compiler options
+    passed to NVRTC on the CuPy backend (``-D``/``-I`` options are also honoured by the emulator).
+    ``module.get_function(name) -> RawKernel``; ``module.kernel_names`` lists the ``__global__``
+    functions found in the source.
+``RawKernel(code, name, options=(), backend=None, **emulator_options)``
+    one kernel out of ``code``.
+``kernel(grid, block, args, shared_mem=0)``
+    ``grid`` / ``block``: int or tuple of 1-3 ints; ``args``: tuple of arrays (NumPy, or CuPy on the
+    CuPy backend) and NumPy scalars matching the C parameter types (``np.int32(n)`` for ``int``,
+    ``np.float32(x)`` for ``float``); ``shared_mem``: bytes of dynamic (``extern __shared__``) memory.
+    Arrays are modified in place on both backends (NumPy arrays given to the CuPy backend are copied
+    to the device and back). ``kernel.max_dynamic_shared_size_bytes`` opts in to more than 48 KiB of
+    shared memory, as in CuPy.
+
+``backend``: ``"cupy"`` (needs CuPy and a CUDA device), ``"emulator"``, or ``None`` = CuPy when a
+GPU is present, else the emulator (:func:`default_backend`). The environment variable
+``COURSE_LIB_CUDA_BACKEND`` overrides the ``None`` choice.
+
+Emulator options (keywords of ``RawModule`` / ``RawKernel``; ignored by the CuPy backend)
+------------------------------------------------------------------------------------------
+``schedule="forward" | "reverse" | "random"``
+    order in which the threads of a block run between two synchronisation points (and the order of
+    blocks). A kernel without races gives the same answer under every schedule; a missing
+    ``__syncthreads`` usually does not.
+``seed=0``
+    seed of the ``"random"`` schedule.
+``sanitizer=None | "address" | "thread"``
+    ``"address"``: AddressSanitizer build run in a subprocess; an out-of-bounds access on a kernel
+    argument or dynamic shared memory raises :class:`SanitizerError` naming kernel and line.
+    ``"thread"``: ThreadSanitizer build, every CUDA thread a TSan fiber and only barriers / warp
+    operations synchronising, so a missing ``__syncthreads`` is reported as a data race.
+``workers=None``
+    OS threads that run blocks in parallel (default ``min(2, os.cpu_count())``).
+``opt_level=2``
+    g++ optimisation level of the emulator build.
+
+Errors are :class:`KernelError` subclasses: :class:`CompileError`, :class:`UnsupportedFeatureError`
+("needs a real GPU: ..." for tensor cores, inline PTX, ``cp.async``, TMA, grid-wide sync ...),
+:class:`LaunchConfigError`, :class:`ArgumentTypeError`, :class:`BarrierDivergenceError`,
+:class:`DeadlockError`, :class:`WarpSyncError`, :class:`KernelFaultError`, :class:`SanitizerError`.
+"""
+from .emulator.errors import (ArgumentTypeError, BarrierDivergenceError, CompileError,
+                              DeadlockError, KernelError, KernelFaultError, LaunchConfigError,
+                              SanitizerError, UnsupportedFeatureError, WarpSyncError)
+from .runtime import (KERNELS_DIR, RawKernel, RawModule, default_backend, gpu_available,
+                      kernel_path, load_module)
+
+__all__ = ["RawModule", "RawKernel", "load_module", "kernel_path", "KERNELS_DIR",
+           "gpu_available", "default_backend",
+           "KernelError", "CompileError", "UnsupportedFeatureError", "LaunchConfigError",
+           "ArgumentTypeError", "BarrierDivergenceError", "DeadlockError", "WarpSyncError",
+           "KernelFaultError", "SanitizerError"]

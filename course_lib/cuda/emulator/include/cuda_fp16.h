@@ -1,0 +1,2 @@
+// Emulator stand-in for <cuda_fp16.h>: everything it declares comes from simt.h (force-included).
+#pragma once

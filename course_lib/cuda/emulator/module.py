@@ -1,0 +1,165 @@
+"""Load an emulator build with ctypes and launch kernels on NumPy arrays, in place.
+
+Arguments travel as CUDA's driver API passes them: an array of pointers, one per parameter,
+each pointing at the parameter's bytes (a device pointer for arrays, the value for scalars).
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import errors
+from .build import build
+from .signature import KernelSignature
+
+SCHEDULES = {"forward": 0, "reverse": 1, "random": 2}
+SANITIZERS = {None: "plain", "address": "address", "thread": "thread"}
+MODE_CODE = {"plain": 0, "address": 1, "thread": 2}
+ERROR_CODES = {1: errors.BarrierDivergenceError, 2: errors.DeadlockError, 3: errors.WarpSyncError,
+               4: errors.KernelFaultError, 6: errors.KernelError}
+
+_libs: dict[str, ctypes.CDLL] = {}
+_libs_lock = threading.Lock()
+
+
+def load_library(path: Path) -> ctypes.CDLL:
+    """ctypes handle of a built library (one per path and process)."""
+    with _libs_lock:
+        lib = _libs.get(str(path))
+        if lib is None:
+            lib = ctypes.CDLL(str(path))
+            lib.__simt_launch.restype = ctypes.c_int
+            lib.__simt_launch.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_longlong),
+                                          ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p),
+                                          ctypes.POINTER(ctypes.c_longlong)]
+            lib.__simt_free.argtypes = [ctypes.c_void_p]
+            lib.__simt_guarded_alloc.restype = ctypes.c_void_p
+            lib.__simt_guarded_alloc.argtypes = [ctypes.c_longlong]
+            lib.__simt_guarded_free.argtypes = [ctypes.c_void_p, ctypes.c_longlong]
+            _libs[str(path)] = lib
+        return lib
+
+
+def default_workers() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def pack_args(values: list, pointers: list[int] | None = None) -> tuple[ctypes.Array, list]:
+    """``void*[]`` pointing at each argument's bytes; the second item keeps the holders alive.
+
+    ``pointers`` (optional) replaces the data address of each array argument in order (the
+    sanitizer run passes exact-size malloc'ed copies)."""
+    holders: list[Any] = []
+    ptrs = (ctypes.c_void_p * max(1, len(values)))()
+    k = 0
+    for i, v in enumerate(values):
+        if v is None or isinstance(v, np.ndarray):
+            addr = 0 if v is None else (pointers[k] if pointers is not None else v.ctypes.data)
+            if v is not None:
+                k += 1
+            h = np.array([addr], dtype=np.uintp)
+        else:
+            h = np.array([v], dtype=v.dtype)     # exact C width of the parameter
+        holders.append(h)
+        ptrs[i] = h.ctypes.data
+    return ptrs, holders
+
+
+def launch_config(grid, block, shared_mem: int, schedule: str, seed: int, workers: int, mode: str):
+    cfg = (ctypes.c_longlong * 11)(*grid, *block, shared_mem, SCHEDULES[schedule], seed, workers,
+                                   MODE_CODE[mode])
+    return cfg
+
+
+def call_launch(lib: ctypes.CDLL, kernel: str, ptrs, cfg) -> tuple[int, str, str]:
+    """Run the launch; returns (code, message, printf output)."""
+    thunk = ctypes.cast(getattr(lib, f"__simt_thunk_{kernel}"), ctypes.c_void_p)
+    err = ctypes.create_string_buffer(8192)
+    out = ctypes.c_void_p()
+    outlen = ctypes.c_longlong()
+    code = lib.__simt_launch(thunk, ctypes.cast(ptrs, ctypes.c_void_p), cfg, err, len(err),
+                             ctypes.byref(out), ctypes.byref(outlen))
+    text = ""
+    if out.value:
+        text = ctypes.string_at(out.value, outlen.value).decode(errors="replace")
+        lib.__simt_free(out)
+    return code, err.value.decode(errors="replace"), text
+
+
+def raise_for(code: int, msg: str, kernel: str) -> None:
+    if code:
+        cls = ERROR_CODES.get(code, errors.KernelError)
+        raise cls(f"{kernel}: {msg}")
+
+
+class EmulatorModule:
+    """A CUDA source built for the CPU emulator; see :mod:`course_lib.cuda` for the options."""
+
+    def __init__(self, code: str, *, filename: str, path: Path | None, options: tuple[str, ...],
+                 signatures: dict[str, KernelSignature], schedule: str = "forward", seed: int = 0,
+                 sanitizer: str | None = None, workers: int | None = None, opt_level: int = 2):
+        if schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {tuple(SCHEDULES)}, got {schedule!r}")
+        if sanitizer not in SANITIZERS:
+            raise ValueError(f"sanitizer must be None, 'address' or 'thread', got {sanitizer!r}")
+        if workers is not None and (not isinstance(workers, int) or workers < 1):
+            raise ValueError(f"workers must be a positive int or None, got {workers!r}")
+        if opt_level not in (0, 1, 2, 3):
+            raise ValueError(f"opt_level must be 0-3, got {opt_level!r}")
+        self.code, self.filename, self.path = code, filename, path
+        self.signatures = signatures
+        self.schedule, self.seed, self.sanitizer = schedule, int(seed), sanitizer
+        self.workers = workers or default_workers()
+        self.mode = SANITIZERS[sanitizer]
+        names = list(signatures)
+        src_dir = path.parent if path is not None else None
+        # The plain build gives static shared sizes and runs unsanitised launches in-process.
+        self.lib_path, self.meta = build(code, filename, names, mode="plain", options=options,
+                                         src_dir=src_dir, opt_level=opt_level)
+        self.san_lib_path = None
+        if self.mode != "plain":
+            self.san_lib_path, _ = build(code, filename, names, mode=self.mode, options=options,
+                                         src_dir=src_dir, opt_level=opt_level)
+        self._lib = load_library(self.lib_path) if self.mode == "plain" else None
+
+    def static_shared_bytes(self, name: str) -> int:
+        return int(self.meta["static_shared"].get(name, 0))
+
+    def launch(self, name: str, grid, block, shared_mem: int, values: list) -> None:
+        if self.mode != "plain":
+            from .sanitize import run_sanitized
+            run_sanitized(self.san_lib_path, self.mode, name, self.signatures[name], grid, block,
+                          shared_mem, values, schedule=self.schedule, seed=self.seed, workers=self.workers,
+                          filename=self.filename)
+            return
+        lib = self._lib
+        arrays = [v for v in values if isinstance(v, np.ndarray)]
+        # Guarded copies: an out-of-bounds index faults (KernelFaultError) instead of corrupting
+        # the interpreter's heap. Copying costs far less than emulating the threads.
+        bufs = []
+        try:
+            for a in arrays:
+                p = getattr(lib, "__simt_guarded_alloc")(a.nbytes)
+                if not p:
+                    raise MemoryError(f"{name}: cannot map {a.nbytes} bytes for an argument")
+                bufs.append(p)
+                ctypes.memmove(p, a.ctypes.data, a.nbytes)
+            ptrs, holders = pack_args(values, pointers=bufs)
+            cfg = launch_config(grid, block, shared_mem, self.schedule, self.seed, self.workers, "plain")
+            code, msg, out = call_launch(lib, name, ptrs, cfg)
+            del holders
+            for a, p in zip(arrays, bufs):
+                ctypes.memmove(a.ctypes.data, p, a.nbytes)
+        finally:
+            for a, p in zip(arrays, bufs):
+                getattr(lib, "__simt_guarded_free")(p, a.nbytes)
+        if out:
+            sys.stdout.write(out)
+            sys.stdout.flush()
+        raise_for(code, msg, name)

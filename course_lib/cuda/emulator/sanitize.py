@@ -1,0 +1,221 @@
+"""Run one kernel launch under AddressSanitizer or ThreadSanitizer, in a subprocess.
+
+A sanitizer runtime must be loaded before anything else in the process, so a ctypes-loaded
+sanitized library only works in a fresh Python started with ``LD_PRELOAD=libasan.so`` (or
+``libtsan.so``). The parent pickles the launch, the child (``python -m
+course_lib.cuda.emulator.sanitize REQUEST RESPONSE``) copies every array into a ``malloc``'ed
+buffer of *exactly* its size (so ASan's redzones sit right after the last element), launches,
+copies the arrays back and pickles them. The parent copies the results into the caller's arrays
+in place and turns a sanitizer report on stderr into :class:`SanitizerError`.
+
+ThreadSanitizer build: every CUDA thread is a TSan fiber, the threads of a block share one OS
+thread and only barriers and warp operations create happens-before edges; two accesses to the
+same address from threads of one block with no barrier between them (one a write) are reported
+as a data race. Blocks that run on different workers are concurrent too.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import pickle
+import re
+import subprocess
+import sys
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from . import errors
+
+TIMEOUT_S = 300
+
+
+@lru_cache(maxsize=None)
+def sanitizer_runtime(mode: str) -> str:
+    """Path of libasan.so / libtsan.so that matches the compiler."""
+    from .build import compiler
+    name = {"address": "libasan.so", "thread": "libtsan.so"}[mode]
+    out = subprocess.run([compiler(), f"-print-file-name={name}"], capture_output=True, text=True).stdout.strip()
+    if not out or not os.path.isabs(out) or not os.path.exists(out):
+        raise errors.KernelError(f"sanitizer={mode!r} needs {name} (it comes with g++; on Debian/Ubuntu "
+                                 f"install {'libasan8' if mode == 'address' else 'libtsan2'})")
+    return os.path.realpath(out)
+
+
+def _env(mode: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["LD_PRELOAD"] = sanitizer_runtime(mode)
+    env["ASAN_OPTIONS"] = "detect_leaks=0:halt_on_error=1:abort_on_error=0:exitcode=87:" \
+                          "detect_stack_use_after_return=0:allocator_may_return_null=1"
+    env["TSAN_OPTIONS"] = "exitcode=0:halt_on_error=0:report_signal_unsafe=0:" \
+                          "ignore_noninstrumented_modules=1:history_size=4"
+    env.pop("PYTHONMALLOC", None)
+    env["PYTHONMALLOC"] = "malloc"
+    return env
+
+
+def _command(mode: str) -> list[str]:
+    cmd = [sys.executable, "-m", "course_lib.cuda.emulator.sanitize"]
+    if mode == "thread":
+        # TSan of GCC 12 needs the classic memory layout: run without address randomisation.
+        setarch = subprocess.run(["which", "setarch"], capture_output=True, text=True).stdout.strip()
+        if setarch:
+            cmd = [setarch, os.uname().machine, "-R"] + cmd
+    return cmd
+
+
+def _frames(block: str) -> list[str]:
+    """'func file:line' for the stack frames of one report section."""
+    out = []
+    for m in re.finditer(r"#\d+\s+(?:0x[0-9a-f]+\s+in\s+)?(\S+)\s+([^\s()]+:\d+)", block):
+        func, loc = m.group(1), m.group(2)
+        if "simt_runtime" in loc or "<simt-shims>" in loc or func.startswith(("__simt", "_ZN6__simt")):
+            continue
+        out.append(f"{Path(loc).name} (in {func})")
+    return out
+
+
+def _arg_at(addr: int, arg_map: list[tuple[str, int, int]]) -> str | None:
+    for name, start, size in arg_map:
+        if start <= addr <= start + size:
+            return name
+    return None
+
+
+def summarize_asan(text: str, kernel: str, arg_map, shared_mem: int = -1) -> str | None:
+    m = re.search(r"ERROR: AddressSanitizer: ([\w-]+)", text)
+    if not m:
+        return None
+    kind = m.group(1)
+    acc = re.search(r"(READ|WRITE) of size (\d+) at (0x[0-9a-f]+)", text)
+    frames = _frames(text[m.end():text.find("is located") if "is located" in text else len(text)])
+    parts = [f"AddressSanitizer: {kind} in kernel '{kernel}'"]
+    if acc:
+        parts.append(f"{acc.group(1)} of {acc.group(2)} bytes")
+    if frames:
+        parts.append(f"at {frames[0]}")
+    loc = re.search(r"is located (\d+) bytes (to the right|to the left|inside) of (\d+)-byte region "
+                    r"\[(0x[0-9a-f]+),", text)
+    if loc:
+        arg = _arg_at(int(loc.group(4), 16), arg_map)
+        what = f"the array passed as '{arg}'" if arg else "a heap buffer"
+        if not arg and int(loc.group(3)) == shared_mem:
+            what = "dynamic shared memory (extern __shared__)"
+        parts.append(f"-- {loc.group(1)} bytes {loc.group(2)} of {what} ({loc.group(3)} bytes)")
+    return " ".join(parts) + "\n\n" + _tail(text)
+
+
+def summarize_tsan(text: str, kernel: str, arg_map) -> str | None:
+    reports = re.split(r"={10,}", text)
+    races = [r for r in reports if "WARNING: ThreadSanitizer" in r]
+    if not races:
+        return None
+    r = races[0]
+    kind = re.search(r"WARNING: ThreadSanitizer: ([\w -]+?) \(", r)
+    accesses = re.findall(r"((?:Previous )?(?:[Aa]tomic )?(?:[Rr]ead|[Ww]rite) of size \d+) at (0x[0-9a-f]+)"
+                          r"[^\n]*\n((?:\s+#\d+[^\n]*\n)+)", r)
+    parts = [f"ThreadSanitizer: {kind.group(1) if kind else 'report'} in kernel '{kernel}':"]
+    descr = []
+    for what, _addr, stack in accesses[:2]:
+        fr = _frames(stack)
+        descr.append(f"{what.lower()} at {fr[0] if fr else '?'}")
+    parts.append(" and ".join(descr))
+    if "Location is TLS" in r or "thread-local" in r:
+        parts.append("-- on __shared__ memory (threads of one block); a __syncthreads() is probably "
+                     "missing between these accesses")
+    else:
+        addr = int(accesses[0][1], 16) if accesses else -1
+        arg = _arg_at(addr, arg_map)
+        parts.append(f"-- on the array passed as '{arg}'" if arg else
+                     "-- on __shared__ memory (not a kernel argument); a __syncthreads() is probably "
+                     "missing between these accesses")
+    n = len(races)
+    parts.append(f"({n} report{'s' if n > 1 else ''})")
+    return " ".join(parts) + "\n\n" + _tail(r)
+
+
+def _tail(text: str, limit: int = 4000) -> str:
+    """The report without our bookkeeping lines, ASan's shadow-byte dump and fiber warnings."""
+    text = text.split("Shadow bytes around the buggy address")[0]
+    text = "\n".join(ln for ln in text.splitlines()
+                     if not ln.startswith("[simt-arg]") and "makecontext/swapcontext" not in ln).strip()
+    return text if len(text) <= limit else text[:limit] + "\n..."
+
+
+def run_sanitized(lib_path: Path, mode: str, kernel: str, sig, grid, block, shared_mem: int, values: list, *,
+                  schedule: str, seed: int, workers: int, filename: str) -> None:
+    """Launch in a sanitizer subprocess; copy the arrays back in place; raise on a report."""
+    request = {"lib": str(lib_path), "mode": mode, "kernel": kernel, "grid": grid, "block": block,
+               "shared_mem": shared_mem, "schedule": schedule, "seed": seed,
+               "workers": 1 if mode == "address" else workers,
+               "names": [p.name for p in sig.params], "values": values}
+    with tempfile.TemporaryDirectory(prefix="simt-san-") as d:
+        req, resp = Path(d) / "request.pkl", Path(d) / "response.pkl"
+        req.write_bytes(pickle.dumps(request))
+        root = str(Path(__file__).resolve().parents[3])
+        env = _env(mode)
+        env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+        try:
+            r = subprocess.run(_command(mode) + [str(req), str(resp)], env=env, capture_output=True,
+                               text=True, timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired as exc:
+            raise errors.KernelError(f"{kernel}: the {mode} sanitizer run timed out after {TIMEOUT_S} s") from exc
+        stderr = r.stderr
+        arg_map = [(m.group(1), int(m.group(2), 16), int(m.group(3)))
+                   for m in re.finditer(r"\[simt-arg\] (\S+) (0x[0-9a-f]+) (\d+)", stderr)]
+        result = pickle.loads(resp.read_bytes()) if resp.exists() else None
+    if result is not None:
+        k = 0
+        for v in values:
+            if isinstance(v, np.ndarray):
+                v[...] = result["arrays"][k]
+                k += 1
+        if result["out"]:
+            sys.stdout.write(result["out"])
+    summary = summarize_asan(stderr, kernel, arg_map, shared_mem) if mode == "address" else summarize_tsan(stderr, kernel, arg_map)
+    if summary:
+        raise errors.SanitizerError(summary)
+    if result is None:
+        raise errors.KernelError(f"{kernel}: the {mode} sanitizer subprocess failed (exit code "
+                                 f"{r.returncode}):\n{_tail(stderr)}")
+    from .module import raise_for
+    raise_for(result["code"], result["msg"], kernel)
+
+
+def _child(req_path: str, resp_path: str) -> int:
+    from .module import call_launch, launch_config, load_library, pack_args
+    req = pickle.loads(Path(req_path).read_bytes())
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype = ctypes.c_void_p
+    libc.malloc.argtypes = [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    lib = load_library(Path(req["lib"]))
+    values = req["values"]
+    bufs = []
+    for name, v in zip(req["names"], values):
+        if isinstance(v, np.ndarray):
+            p = libc.malloc(v.nbytes)          # exact size: the redzone starts after the last byte
+            ctypes.memmove(p, v.ctypes.data, v.nbytes)
+            bufs.append(p)
+            sys.stderr.write(f"[simt-arg] {name} 0x{p:x} {v.nbytes}\n")
+    sys.stderr.flush()
+    ptrs, holders = pack_args(values, pointers=bufs)
+    cfg = launch_config(req["grid"], req["block"], req["shared_mem"], req["schedule"], req["seed"],
+                        req["workers"], req["mode"])
+    code, msg, out = call_launch(lib, req["kernel"], ptrs, cfg)
+    arrays = []
+    k = 0
+    for v in values:
+        if isinstance(v, np.ndarray):
+            ctypes.memmove(v.ctypes.data, bufs[k], v.nbytes)
+            libc.free(bufs[k])
+            arrays.append(v)
+            k += 1
+    Path(resp_path).write_bytes(pickle.dumps({"code": code, "msg": msg, "out": out, "arrays": arrays}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child(sys.argv[1], sys.argv[2]))

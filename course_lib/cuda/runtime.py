@@ -1,0 +1,207 @@
+"""Backend selection and the CuPy-shaped ``RawModule`` / ``RawKernel`` front end.
+
+One kernel object serves both backends. Arguments and the launch configuration are checked here,
+against the parsed C signature, *before* either backend runs, so a wrong dtype or a Python ``int``
+for an ``int`` parameter fails the same way on a laptop and on a GPU.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .emulator.checks import check_args, check_launch, normalize_dim
+from .emulator.errors import ArgumentTypeError, KernelError
+from .emulator.signature import KernelSignature, find_kernels
+
+KERNELS_DIR = Path(__file__).resolve().parent / "kernels"
+BACKENDS = ("cupy", "emulator")
+EMULATOR_OPTIONS = ("schedule", "seed", "sanitizer", "workers", "opt_level")
+
+
+@functools.lru_cache(maxsize=1)
+def gpu_available() -> bool:
+    """True when CuPy imports and sees at least one CUDA device."""
+    try:
+        import cupy  # noqa: F401
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:               # ImportError, CUDARuntimeError, missing driver ...
+        return False
+
+
+def default_backend() -> str:
+    """``$COURSE_LIB_CUDA_BACKEND`` if set, else ``"cupy"`` with a GPU, else ``"emulator"``."""
+    env = os.environ.get("COURSE_LIB_CUDA_BACKEND")
+    if env:
+        if env not in BACKENDS:
+            raise ValueError(f"COURSE_LIB_CUDA_BACKEND must be one of {BACKENDS}, got {env!r}")
+        return env
+    return "cupy" if gpu_available() else "emulator"
+
+
+def kernel_path(filename: str | os.PathLike) -> Path:
+    """Path of a ``.cu`` file: absolute paths as given, else inside ``course_lib/cuda/kernels/``."""
+    p = Path(filename)
+    if not p.is_absolute():
+        p = KERNELS_DIR / p
+    if not p.is_file():
+        have = sorted(x.name for x in KERNELS_DIR.glob("*.cu")) if KERNELS_DIR.is_dir() else []
+        raise FileNotFoundError(f"no kernel file {p}; available in {KERNELS_DIR}: {have}")
+    return p
+
+
+def load_module(filename: str | os.PathLike, backend: str | None = None, **options: Any) -> "RawModule":
+    """``RawModule(path=kernel_path(filename), backend=backend, **options)``."""
+    return RawModule(path=kernel_path(filename), backend=backend, **options)
+
+
+def _resolve_backend(backend: str | None) -> str:
+    if backend is None:
+        return default_backend()
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS} or None, got {backend!r}")
+    if backend == "cupy" and not gpu_available():
+        raise KernelError("backend='cupy' needs CuPy and a CUDA GPU; none found "
+                          "(use backend='emulator' or None)")
+    return backend
+
+
+class RawModule:
+    """A CUDA C source compiled for one backend; ``get_function(name)`` returns a kernel.
+
+    ``RawModule(code=None, *, path=None, options=(), backend=None, **emulator_options)``; see the
+    package docstring for the emulator options.
+    """
+
+    def __init__(self, code: str | None = None, *, path: str | os.PathLike | None = None,
+                 options: Sequence[str] = (), backend: str | None = None, **emulator_options: Any):
+        if (code is None) == (path is None):
+            raise TypeError("RawModule needs exactly one of code= (source text) or path= (a .cu file)")
+        unknown = set(emulator_options) - set(EMULATOR_OPTIONS)
+        if unknown:
+            raise TypeError(f"unknown RawModule option(s) {sorted(unknown)}; "
+                            f"emulator options are {EMULATOR_OPTIONS}")
+        self.path = Path(path).resolve() if path is not None else None
+        self.code = self.path.read_text() if self.path is not None else str(code)
+        self.options = tuple(options)
+        self.backend = _resolve_backend(backend)
+        self.emulator_options = dict(emulator_options)
+        self.filename = self.path.name if self.path is not None else "<kernel>.cu"
+        self.signatures: dict[str, KernelSignature] = find_kernels(self.code)
+        self._impl = None        # built lazily: compiling costs about a second the first time
+
+    @property
+    def kernel_names(self) -> list[str]:
+        """Names of the ``__global__`` functions in the source."""
+        return list(self.signatures)
+
+    def _backend_module(self):
+        if self._impl is None:
+            self._impl = (_make_cupy_module(self) if self.backend == "cupy"
+                          else _make_emulator_module(self))
+        return self._impl
+
+    def compile(self) -> "RawModule":
+        """Compile now (otherwise the first launch compiles); returns self."""
+        self._backend_module()
+        return self
+
+    def get_function(self, name: str) -> "RawKernel":
+        if name not in self.signatures:
+            raise KernelError(f"no __global__ function '{name}' in {self.filename}; "
+                              f"found {self.kernel_names}")
+        return RawKernel._from_module(self, name)
+
+    def __repr__(self) -> str:
+        return f"RawModule({self.filename}, backend={self.backend!r}, kernels={self.kernel_names})"
+
+
+def _make_emulator_module(mod: RawModule):
+    from .emulator.module import EmulatorModule
+    return EmulatorModule(mod.code, filename=mod.filename, path=mod.path, options=mod.options,
+                          signatures=mod.signatures, **mod.emulator_options)
+
+
+def _make_cupy_module(mod: RawModule):
+    import cupy
+    opts = tuple(mod.options)
+    if mod.path is not None and not any(o.startswith("-I") for o in opts):
+        opts += (f"-I{mod.path.parent}",)
+    try:
+        return cupy.RawModule(code=mod.code, options=opts)
+    except Exception as exc:             # cupy.cuda.compiler.CompileException
+        raise KernelError(f"NVRTC could not compile {mod.filename}:\n{exc}") from exc
+
+
+class RawKernel:
+    """One ``__global__`` function; call it as ``kernel(grid, block, args, shared_mem=0)``.
+
+    ``RawKernel(code, name, options=(), backend=None, **emulator_options)``.
+    ``max_dynamic_shared_size_bytes`` (default None = the 48 KiB default limit) opts in to
+    larger dynamic shared memory (up to 227 KiB in total), as on CuPy.
+    """
+
+    def __init__(self, code: str, name: str, options: Sequence[str] = (),
+                 backend: str | None = None, **emulator_options: Any):
+        mod = RawModule(code, options=options, backend=backend, **emulator_options)
+        if name not in mod.signatures:
+            raise KernelError(f"no __global__ function '{name}' in the source; found {mod.kernel_names}")
+        self._init(mod, name)
+
+    @classmethod
+    def _from_module(cls, mod: RawModule, name: str) -> "RawKernel":
+        self = cls.__new__(cls)
+        self._init(mod, name)
+        return self
+
+    def _init(self, mod: RawModule, name: str) -> None:
+        self.module = mod
+        self.name = name
+        self.signature = mod.signatures[name]
+        self.backend = mod.backend
+        self.max_dynamic_shared_size_bytes: int | None = None
+        self._cupy_fn = None
+
+    def __repr__(self) -> str:
+        return f"<RawKernel {self.signature} backend={self.backend!r}>"
+
+    def __call__(self, grid, block, args, shared_mem: int = 0) -> None:
+        grid3 = normalize_dim("grid", grid)
+        block3 = normalize_dim("block", block)
+        if not isinstance(args, (tuple, list)):
+            raise ArgumentTypeError(f"{self.name}: args must be a tuple of arrays and NumPy scalars, "
+                                    f"got {type(args).__name__}")
+        impl = self.module._backend_module()
+        static_smem = impl.static_shared_bytes(self.name) if self.backend == "emulator" else 0
+        check_launch(self.name, grid3, block3, int(shared_mem), static_smem,
+                     self.max_dynamic_shared_size_bytes)
+        values = check_args(self.signature, tuple(args), self.backend)
+        if self.backend == "emulator":
+            impl.launch(self.name, grid3, block3, int(shared_mem), values)
+        else:
+            self._launch_cupy(impl, grid3, block3, int(shared_mem), values)
+
+    def _launch_cupy(self, mod, grid3, block3, shared_mem, values) -> None:
+        import cupy
+        if self._cupy_fn is None:
+            self._cupy_fn = mod.get_function(self.name)
+        fn = self._cupy_fn
+        if self.max_dynamic_shared_size_bytes is not None:
+            fn.max_dynamic_shared_size_bytes = int(self.max_dynamic_shared_size_bytes)
+        dev_args, copies = [], []
+        for v in values:
+            if isinstance(v, np.ndarray):
+                d = cupy.asarray(v)
+                copies.append((v, d))
+                dev_args.append(d)
+            else:
+                dev_args.append(v)
+        try:
+            fn(grid3, block3, tuple(dev_args), shared_mem=shared_mem)
+            for host, dev in copies:
+                host[...] = cupy.asnumpy(dev)
+        except Exception as exc:
+            raise KernelError(f"{self.name}: CUDA launch failed: {exc}") from exc
