@@ -1,0 +1,233 @@
+"""Compile CUDA C with NVRTC, the runtime compiler CuPy uses, without a GPU.
+
+NVRTC ships as a pip wheel (``nvidia-cuda-nvrtc-cu12``) and is driven here through
+``cuda.bindings.nvrtc`` (package ``cuda-bindings``).  Compiling needs no driver and no
+device, so CI can check that every ``.cu`` file of the package compiles exactly as
+:class:`cupy.RawModule` would compile it on a real GPU -- something the CPU emulator
+(which builds the same source with g++) cannot tell: g++ accepts code that NVRTC
+rejects (``INFINITY`` from ``<cmath>``, host-only library calls, ...).
+
+Compiling for a *real* architecture (``sm_90``, not ``compute_90``) runs ptxas, and with
+``--ptxas-options=-v`` ptxas reports per kernel the registers per thread, static shared
+memory, stack frame and register spills; :mod:`course_lib.cuda.resources` parses that
+report into a table.
+
+Command line (exit status 1 if any file fails)::
+
+    python -m course_lib.cuda.nvrtc [--arch sm_90] [--markdown out.md] [--json out.json] [files...]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+#: Folder of the package's CUDA sources (kernels, runtime examples): the default file set.
+CUDA_DIR = Path(__file__).resolve().parent
+
+#: Options every compile gets besides the architecture.  None, as in ``cupy.RawModule``
+#: (NVRTC 12 defaults to C++17); in particular not ``-default-device``, so a helper
+#: function needs its own ``__device__`` here just as it does under CuPy.
+BASE_OPTIONS: tuple[str, ...] = ()
+
+
+class NvrtcError(RuntimeError):
+    """NVRTC rejected a program; ``log`` holds the compiler's messages."""
+
+    def __init__(self, name: str, log: str, result: str = "NVRTC_ERROR_COMPILATION"):
+        self.name, self.log, self.result = name, log, result
+        super().__init__(f"NVRTC failed to compile {name} ({result}):\n{log.strip()}")
+
+
+class NvrtcUnavailable(ImportError):
+    """The NVRTC library or its Python bindings cannot be loaded."""
+
+
+@dataclass
+class CompileResult:
+    """Outcome of one successful compile.
+
+    ``binary`` is a CUBIN for a real architecture (``sm_XY``) or PTX text (as bytes)
+    for a virtual one (``compute_XY``); ``log`` holds warnings and, for a CUBIN,
+    ptxas's resource report; ``kernels`` is that report parsed (one dict per kernel,
+    see :func:`course_lib.cuda.resources.parse_ptxas_log`).
+    """
+
+    name: str
+    arch: str
+    options: tuple[str, ...]
+    log: str
+    binary: bytes
+    kernels: list[dict] = field(default_factory=list)
+
+    @property
+    def is_cubin(self) -> bool:
+        return self.arch.startswith("sm_")
+
+
+def _bindings():
+    """Import ``cuda.bindings.nvrtc`` and check that the shared library loads."""
+    try:
+        from cuda.bindings import nvrtc
+    except ImportError as exc:  # the package is missing
+        raise NvrtcUnavailable(
+            "cuda-bindings is not installed (pip install cuda-bindings nvidia-cuda-nvrtc-cu12)"
+        ) from exc
+    try:
+        err, major, minor = nvrtc.nvrtcVersion()  # first call loads libnvrtc
+    except Exception as exc:  # library not found: RuntimeError from the loader
+        raise NvrtcUnavailable(f"the NVRTC library cannot be loaded: {exc}") from exc
+    if err != nvrtc.nvrtcResult.NVRTC_SUCCESS:
+        raise NvrtcUnavailable(f"nvrtcVersion failed: {err}")
+    return nvrtc
+
+
+def nvrtc_version() -> tuple[int, int]:
+    """``(major, minor)`` of the NVRTC library that :func:`compile_cuda` uses."""
+    nvrtc = _bindings()
+    _, major, minor = nvrtc.nvrtcVersion()
+    return int(major), int(minor)
+
+
+def nvrtc_available() -> tuple[bool, str]:
+    """``(True, version)`` when NVRTC loads, else ``(False, reason)`` -- for skips."""
+    try:
+        major, minor = nvrtc_version()
+    except NvrtcUnavailable as exc:
+        return False, str(exc)
+    return True, f"NVRTC {major}.{minor}"
+
+
+def cuda_include_dirs() -> list[str]:
+    """CUDA header folders from the pip wheels (``cuda_fp16.h`` and friends), if installed.
+
+    NVRTC has the core device headers built in; the runtime wheel adds the rest.
+    """
+    dirs = []
+    for mod in ("nvidia.cuda_runtime", "nvidia.cuda_nvrtc", "nvidia.cuda_cccl"):
+        try:
+            pkg = __import__(mod, fromlist=["__path__"])
+        except ImportError:
+            continue
+        for base in getattr(pkg, "__path__", []):
+            inc = os.path.join(base, "include")
+            if os.path.isdir(inc):
+                dirs.append(inc)
+    return dirs
+
+
+def _is_path(source_or_path) -> bool:
+    if isinstance(source_or_path, os.PathLike):
+        return True
+    s = str(source_or_path)
+    return "\n" not in s and s.endswith((".cu", ".cuh")) and "{" not in s
+
+
+def _check(nvrtc, result, what: str, name: str, prog=None) -> None:
+    err = result[0] if isinstance(result, tuple) else result
+    if err != nvrtc.nvrtcResult.NVRTC_SUCCESS:
+        log = _log(nvrtc, prog) if prog is not None else ""
+        raise NvrtcError(name, log or f"{what} failed", result=str(getattr(err, "name", err)))
+
+
+def _log(nvrtc, prog) -> str:
+    err, size = nvrtc.nvrtcGetProgramLogSize(prog)
+    if err != nvrtc.nvrtcResult.NVRTC_SUCCESS or size <= 1:
+        return ""
+    buf = b" " * size
+    nvrtc.nvrtcGetProgramLog(prog, buf)
+    return buf.rstrip(b"\x00").decode(errors="replace")
+
+
+def compile_cuda(source_or_path, arch: str = "sm_90", options: Sequence[str] = (),
+                 name: str | None = None, verbose_ptxas: bool = True) -> CompileResult:
+    """Compile CUDA C source (or a ``.cu`` file) with NVRTC; raise :class:`NvrtcError` on failure.
+
+    ``arch``: ``"sm_90"`` (H100/H200) gives a CUBIN and ptxas's resource report;
+    ``"compute_90"`` stops at PTX.  ``options``: extra NVRTC flags, e.g. ``("-DTILE=32",)``.
+    A file's own folder is on the include path, as are the CUDA headers of the pip wheels.
+    """
+    from .resources import parse_ptxas_log
+
+    nvrtc = _bindings()
+    if _is_path(source_or_path):
+        path = Path(source_or_path)
+        source = path.read_text()
+        name = name or path.name
+        include = [str(path.resolve().parent)]
+    else:
+        source = str(source_or_path)
+        name = name or "source.cu"
+        include = []
+    if not (arch.startswith("sm_") or arch.startswith("compute_")):
+        raise ValueError(f"arch must look like 'sm_90' or 'compute_90', got {arch!r}")
+    opts = [*BASE_OPTIONS, f"--gpu-architecture={arch}"]
+    if verbose_ptxas and arch.startswith("sm_"):
+        opts.append("--ptxas-options=-v")
+    opts += [f"--include-path={d}" for d in include + cuda_include_dirs()]
+    opts += list(options)
+
+    err, prog = nvrtc.nvrtcCreateProgram(source.encode(), name.encode(), 0, [], [])
+    _check(nvrtc, err, "nvrtcCreateProgram", name)
+    try:
+        encoded = [o.encode() for o in opts]
+        _check(nvrtc, nvrtc.nvrtcCompileProgram(prog, len(encoded), encoded),
+               "nvrtcCompileProgram", name, prog)
+        log = _log(nvrtc, prog)
+        if arch.startswith("sm_"):
+            err, size = nvrtc.nvrtcGetCUBINSize(prog)
+            _check(nvrtc, err, "nvrtcGetCUBINSize", name, prog)
+            binary = b" " * size
+            _check(nvrtc, nvrtc.nvrtcGetCUBIN(prog, binary), "nvrtcGetCUBIN", name, prog)
+        else:
+            err, size = nvrtc.nvrtcGetPTXSize(prog)
+            _check(nvrtc, err, "nvrtcGetPTXSize", name, prog)
+            binary = b" " * size
+            _check(nvrtc, nvrtc.nvrtcGetPTX(prog, binary), "nvrtcGetPTX", name, prog)
+    finally:
+        nvrtc.nvrtcDestroyProgram(prog)
+    return CompileResult(name=name, arch=arch, options=tuple(opts), log=log, binary=binary,
+                         kernels=parse_ptxas_log(log))
+
+
+def package_cuda_files(root: Path = CUDA_DIR) -> list[Path]:
+    """Every ``.cu`` file under ``course_lib/cuda`` (kernels and runtime examples), sorted."""
+    return sorted(p for p in root.rglob("*.cu") if "__pycache__" not in p.parts)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .resources import format_resource_table, resource_table, write_json
+
+    ap = argparse.ArgumentParser(prog="python -m course_lib.cuda.nvrtc",
+                                 description="Compile .cu files with NVRTC and print ptxas's "
+                                             "per-kernel resources (no GPU needed).")
+    ap.add_argument("files", nargs="*", help="default: every .cu file of course_lib/cuda")
+    ap.add_argument("--arch", default="sm_90", help="real architecture, e.g. sm_90 (H100/H200)")
+    ap.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown here")
+    ap.add_argument("--json", metavar="PATH", help="also write the table as JSON here")
+    args = ap.parse_args(argv)
+
+    ok, why = nvrtc_available()
+    if not ok:
+        print(f"error: {why}", file=sys.stderr)
+        return 2
+    files = [Path(f) for f in args.files] or package_cuda_files()
+    rows, failures = resource_table(files, arch=args.arch, errors="collect")
+    table = format_resource_table(rows, arch=args.arch)
+    print(table)
+    for path, exc in failures:
+        print(f"\nFAILED {path}:\n{exc}", file=sys.stderr)
+    if args.markdown:
+        Path(args.markdown).write_text(table)
+    if args.json:
+        write_json(args.json, rows, arch=args.arch)
+    print(f"\n{len(files) - len(failures)}/{len(files)} files compiled for {args.arch} "
+          f"with {why}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
