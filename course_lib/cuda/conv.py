@@ -124,7 +124,8 @@ class _Arrays:
             self.to_numpy = False
 
     def put(self, a):
-        return None if a is None else self.xp.ascontiguousarray(a)
+        # cupy.ascontiguousarray refuses NumPy input: asarray copies host -> device first
+        return None if a is None else self.xp.ascontiguousarray(self.xp.asarray(a))
 
     def out(self, a):
         return self.xp.asnumpy(a) if self.to_numpy else a
@@ -146,7 +147,7 @@ def _check_device(layouts: dict[str, tuple[Any, str]]) -> None:
     for name, (a, layout) in layouts.items():
         if a is None or not _is_cupy(a):
             continue
-        want = layout.count(",") + 1
+        want = len([d for d in layout.strip("()").split(",") if d.strip()])  # "(C_out,)" is 1-D
         if a.ndim != want:
             raise ValueError(f"{name} must be {want}-D {layout}, got shape {tuple(a.shape)}")
         import cupy

@@ -102,12 +102,13 @@ def nvrtc_available() -> tuple[bool, str]:
 
 
 def cuda_include_dirs() -> list[str]:
-    """CUDA header folders from the pip wheels (``cuda_fp16.h`` and friends), if installed.
+    """CUDA header folders (``cuda_fp16.h`` and friends): the pip wheels', else a CUDA toolkit's.
 
-    NVRTC has the core device headers built in; the runtime wheel adds the rest.
+    NVRTC has the core device headers built in; the runtime wheel (or ``$CUDA_PATH/include``,
+    ``/usr/local/cuda/include`` on a machine with the toolkit) adds the rest.
     """
     dirs = []
-    for mod in ("nvidia.cuda_runtime", "nvidia.cuda_nvrtc", "nvidia.cuda_cccl"):
+    for mod in ("nvidia.cuda_runtime", "nvidia.cuda_nvrtc", "nvidia.cuda_cccl", "nvidia.cu13"):
         try:
             pkg = __import__(mod, fromlist=["__path__"])
         except ImportError:
@@ -116,6 +117,12 @@ def cuda_include_dirs() -> list[str]:
             inc = os.path.join(base, "include")
             if os.path.isdir(inc):
                 dirs.append(inc)
+    if not any(os.path.exists(os.path.join(d, "cuda_fp16.h")) for d in dirs):
+        for root in (os.environ.get("CUDA_PATH"), os.environ.get("CUDA_HOME"), "/usr/local/cuda"):
+            inc = os.path.join(root, "include") if root else ""
+            if inc and os.path.exists(os.path.join(inc, "cuda_fp16.h")):
+                dirs.append(inc)
+                break
     return dirs
 
 
