@@ -4,7 +4,8 @@ The bundle holds everything a learner needs and nothing they must not see:
 
 * ``exercises/chXX_Y/<name>.py`` -- the stubs, made from the exercise files by replacing every
   solution region with ``raise NotImplementedError(<what to implement>)``
-  (:mod:`course_lib.grading.regions`)
+  (:mod:`course_lib.grading.regions`); a CUDA exercise's kernel ``<name>.cu`` likewise, its
+  regions becoming ``// TODO`` comments
 * ``exercises/chXX_Y/tests/`` -- the public tests (the ``hidden/`` folders are never copied)
 * ``exercises/colab_exercises.ipynb`` -- the Colab notebook, regenerated from the stubs
 * ``course_lib/``, ``pyproject.toml`` -- the course package with the grader
@@ -54,6 +55,11 @@ def exercise_files(exercises: Path) -> list[Path]:
             for ex in layout.exercises(exercises, c, include_hidden=False)]
 
 
+def companion_files(module: Path) -> list[Path]:
+    """The companion sources handed out with exercise ``module`` (``<name>.cu`` ...)."""
+    return [module.with_suffix(s) for s in layout.companion_suffixes(module.parent, module.stem)]
+
+
 def stub_of(path: Path) -> str:
     source = path.read_text(encoding="utf-8")
     return make_stub(source, path.name) if find_regions(source, path.name) else source
@@ -97,8 +103,10 @@ def build_notebook(exercises: Path) -> dict:
         "in a `%%writefile` cell (it saves your code into the course folder), run it, then run "
         "the grading cell below it. Feedback names the failing case (shapes, stride, padding), "
         "the largest error and a hint. Your code must be plain NumPy (no torch, scipy or "
-        "`course_lib`).\n\nRunning a `%%writefile` cell again overwrites the file with the "
-        "cell's content, so keep your work in the cells (or download the files).")
+        "`course_lib`); CUDA exercises have a `.cu` cell for the kernel, which runs on the GPU "
+        "of a GPU runtime or, without one, on the course's CPU emulator.\n\nRunning a "
+        "`%%writefile` cell again overwrites the file with the cell's content, so keep your work "
+        "in the cells (or download the files).")
     add("code", SETUP)
     for chapter in layout.chapters(exercises):
         label = layout.chapter_label(chapter)
@@ -106,9 +114,18 @@ def build_notebook(exercises: Path) -> dict:
         for ex in layout.exercises(exercises, chapter, include_hidden=False):
             path = exercises / chapter / f"{ex.name}.py"
             stub = stub_of(path)
-            add("markdown", f"### `{ex.name}`\n\n{_first_paragraph(stub)}\n\nReplace each "
-                "`raise NotImplementedError(...)` with your code; the message says what to compute.")
+            companions = companion_files(path)
+            if companions:
+                todo = ("Write the kernel where the `// TODO` comment is in the "
+                        + ", ".join(f"`{c.name}`" for c in companions) + " cell; the message says "
+                        "what to compute. The Python cell holds the given launcher.")
+            else:
+                todo = ("Replace each `raise NotImplementedError(...)` with your code; the message "
+                        "says what to compute.")
+            add("markdown", f"### `{ex.name}`\n\n{_first_paragraph(stub)}\n\n{todo}")
             add("code", f"%%writefile exercises/{chapter}/{ex.name}.py\n{stub}")
+            for comp in companions:
+                add("code", f"%%writefile exercises/{chapter}/{comp.name}\n{stub_of(comp)}")
             add("code", f"!python -m course_lib.grade {label} --exercise {ex.name}")
         add("markdown", f"All exercises of section {label} together:")
         add("code", f"!python -m course_lib.grade {label}")
@@ -136,7 +153,7 @@ def check_bundle(out: Path) -> None:
         rel = path.relative_to(out)
         if "hidden" in rel.parts:
             problems.append(f"{rel}: hidden test folder")
-        if path.suffix in (".py", ".ipynb", ".md"):
+        if path.suffix in (".py", ".ipynb", ".md", *layout.COMPANION_SUFFIXES):
             text = path.read_text(encoding="utf-8")
             if "BEGIN SOLUTION" in text or "END SOLUTION" in text:
                 problems.append(f"{rel}: solution marker")
@@ -176,7 +193,8 @@ def release(out: Path, repo: Path = REPO, force: bool = False) -> list[Path]:
     written[out / "README.md"] = (exercises / "STUDENT_README.md").read_bytes()
     for chapter in layout.chapters(exercises):
         for path in _files(exercises / chapter):
-            is_module = path.suffix == ".py" and path.parent == exercises / chapter
+            is_module = (path.suffix in (".py", *layout.COMPANION_SUFFIXES)
+                         and path.parent == exercises / chapter)
             data = stub_of(path).encode("utf-8") if is_module else path.read_bytes()
             written[out / path.relative_to(repo)] = data
     written[out / "exercises" / NOTEBOOK] = notebook_text(exercises).encode("utf-8")

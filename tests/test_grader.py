@@ -149,7 +149,8 @@ def test_broken_submissions_are_graded(broken_run):
     groups = by_exercise(data)
     scores = {k: sum(t["score"] for t in v) for k, v in groups.items()}
     text = {k: "\n".join(t["output"] for t in v) for k, v in groups.items()}
-    assert set(groups) == {"conv_backward", "numerical_gradient", "col2im", "winograd", "fft_correlate"}
+    assert set(groups) == {"conv_backward", "numerical_gradient", "col2im", "winograd", "fft_correlate",
+                           "conv2d_kernel"}
     assert scores["numerical_gradient"] == 0 and "timed out after 1 s" in text["numerical_gradient"]
     assert "not run" in text["numerical_gradient"]
     assert scores["conv_backward"] == 0 and "exited with code 3" in text["conv_backward"]
@@ -162,6 +163,32 @@ def test_broken_submissions_are_graded(broken_run):
     assert "failed (wrong dtype)" in text["fft_correlate"]
     assert 0 < scores["fft_correlate"] < sum(t["max_score"] for t in groups["fft_correlate"])
     assert "junk junk" not in out
+
+
+def test_out_of_bounds_kernel_loses_points(tmp_path):
+    """A CUDA exercise without the bounds check on surplus threads: public and hidden tests fail
+    and say why (the emulator's crash report; AddressSanitizer's category for hidden tests)."""
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    ch = EXERCISES / "ch16_2"
+    (sub / "conv2d_kernel.py").write_bytes((ch / "conv2d_kernel.py").read_bytes())
+    kernel = (ch / "conv2d_kernel.cu").read_text()
+    guard = "    if (i >= n_out) return;\n"
+    assert guard in kernel
+    (sub / "conv2d_kernel.cu").write_text(kernel.replace(guard, ""))
+    rc, out, data = grade("16.2", "--exercise", "conv2d_kernel", "--submission", str(sub), tmp=tmp_path)
+    assert rc == 0 and data["score"] == 0 and data["max_score"] > 0, out
+    assert "invalid memory access" in out and 'sanitizer="address"' in out
+    assert "failed (out of bounds memory access)" in out
+
+
+def test_cuda_exercise_needs_its_kernel_file(tmp_path):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "conv2d_kernel.py").write_bytes((EXERCISES / "ch16_2" / "conv2d_kernel.py").read_bytes())
+    rc, out, data = grade("16.2", "--exercise", "conv2d_kernel", "--submission", str(sub), tmp=tmp_path)
+    assert rc == 0 and data["score"] == 0, out
+    assert "conv2d_kernel.cu not found" in out
 
 
 def test_wrapper_submission_gets_zero(tmp_path):

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from course_lib.grading.regions import RegionError, find_regions, make_stub, strip_markers
-from course_lib.release import build_notebook, exercise_files, notebook_text, release
+from course_lib.release import (build_notebook, companion_files, exercise_files, notebook_text,
+                                release)
 
 REPO = Path(__file__).resolve().parents[1]
 EXERCISES = REPO / "exercises"
@@ -30,6 +31,36 @@ def relu(x):
 def given():
     return 1
 '''
+
+
+CUDA_SAMPLE = """extern "C" __global__ void scale(float* y, int n) {
+    // BEGIN SOLUTION: y[i] *= 2 for i < n,
+    // one thread per element
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) y[i] *= 2.0f;
+    // END SOLUTION
+}
+"""
+
+
+def test_cuda_regions_become_todo_comments():
+    regions = find_regions(CUDA_SAMPLE, "scale.cu")
+    assert len(regions) == 1 and regions[0].message == "y[i] *= 2 for i < n, one thread per element"
+    stub = make_stub(CUDA_SAMPLE, "scale.cu")
+    assert "    // TODO (not implemented yet): y[i] *= 2 for i < n, one thread per element\n" in stub
+    assert "blockIdx" not in stub and "SOLUTION" not in stub and stub.rstrip().endswith("}")
+    assert "BEGIN" not in strip_markers(CUDA_SAMPLE, "scale.cu")
+    assert "if (i < n)" in strip_markers(CUDA_SAMPLE, "scale.cu")
+    with pytest.raises(RegionError, match="malformed marker"):  # '//' markers only in C/CUDA files
+        find_regions(CUDA_SAMPLE, "scale.py")
+
+
+def test_cuda_companions_are_stubbed_in_the_bundle(bundle):
+    for path in exercise_files(EXERCISES):
+        for comp in companion_files(path):
+            handed_out = (bundle / comp.relative_to(REPO)).read_text()
+            assert handed_out == make_stub(comp.read_text(), comp.name), comp
+            assert "// TODO (not implemented yet)" in handed_out
 
 
 def test_make_stub_replaces_region_with_message():
@@ -62,7 +93,9 @@ def test_every_exercise_has_regions_and_a_parsing_stub():
                                        "winograd.py", "fft_correlate.py"}
     for path in files:
         source = path.read_text()
-        assert find_regions(source, path.name), path
+        # a CUDA exercise may keep its regions in the kernel (<name>.cu) and hand out the launcher
+        assert find_regions(source, path.name) or any(
+            find_regions(c.read_text(), c.name) for c in companion_files(path)), path
         stub = make_stub(source, path.name)
         # the stub keeps every function and its signature
         sig = lambda tree: {n.name: ast.dump(n.args) for n in tree.body if isinstance(n, ast.FunctionDef)}  # noqa: E731
@@ -99,15 +132,15 @@ def test_bundle_has_no_solution_code(bundle):
         if p.is_file():
             assert "BEGIN SOLUTION" not in p.read_text() and "END SOLUTION" not in p.read_text(), p
     checked = 0
-    for path in exercise_files(EXERCISES):
+    for path in [p for m in exercise_files(EXERCISES) for p in (m, *companion_files(m))]:
         lines = path.read_text().splitlines()
         inside, outside = set(), set()
-        regions = find_regions(path.read_text())
+        regions = find_regions(path.read_text(), path.name)
         for n, line in enumerate(lines):
             target = inside if any(r.begin < n < r.end for r in regions) else outside
             target.add(line.strip())
         for line in inside - outside:
-            if len(line) > 20 and not line.startswith("#"):
+            if len(line) > 20 and not line.startswith(("#", "//")):
                 assert line not in text, (path.name, line)
                 checked += 1
     assert checked > 15

@@ -4,6 +4,10 @@ An exercises tree holds one folder per book section, ``chXX_Y`` (section XX.Y), 
 ``<name>.py`` (the exercise: solution in the instructor's tree, stub in the student bundle),
 ``tests/test_<name>.py`` (public tests) and, in the instructor's tree only,
 ``hidden/test_<name>.py`` (hidden tests). The tests define which exercises exist.
+
+A CUDA exercise also has a companion source ``<name>.cu`` next to ``<name>.py`` (the kernel the
+learner writes; the ``.py`` module launches it). Companions are stubbed, handed out, submitted
+and copied into the grading folder together with the module.
 """
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CHAPTER_DIR = re.compile(r"^ch(\d+)_(\d+)$")
+#: Suffixes of the companion files an exercise may have next to its ``<name>.py``.
+COMPANION_SUFFIXES = (".cu",)
 
 
 @dataclass(frozen=True)
@@ -20,6 +26,7 @@ class Exercise:
     name: str             # module name, e.g. "conv_backward"
     public_test: Path
     hidden_test: Path | None
+    companions: tuple[str, ...] = ()  # suffixes of companion files, e.g. (".cu",)
 
     @property
     def label(self) -> str:
@@ -70,8 +77,23 @@ def exercises(root: Path, chapter: str, include_hidden: bool = True) -> list[Exe
         name = test.stem[len("test_"):]
         hidden = folder / "hidden" / test.name
         result.append(Exercise(chapter, name, test,
-                               hidden if include_hidden and hidden.is_file() else None))
+                               hidden if include_hidden and hidden.is_file() else None,
+                               companion_suffixes(folder, name)))
     return result
+
+
+def companion_suffixes(folder: Path, name: str) -> tuple[str, ...]:
+    """Suffixes of the companion files ``<name>.cu`` ... present in ``folder``."""
+    return tuple(s for s in COMPANION_SUFFIXES if (folder / f"{name}{s}").is_file())
+
+
+def find_companion(submitted: Path | None, suffix: str) -> Path | None:
+    """The companion ``<name><suffix>`` submitted with ``submitted`` (``<name>.py``): the file
+    next to it, in every accepted layout."""
+    if submitted is None:
+        return None
+    cand = submitted.with_suffix(suffix)
+    return cand if cand.is_file() else None
 
 
 def find_submitted_file(submission: Path, chapter: str, name: str) -> Path | None:

@@ -20,6 +20,13 @@ from .feedback import GradingFailure
 # wrapper. The exercises are plain NumPy (the standard library is fine).
 FORBIDDEN_IMPORTS = ("torch", "scipy", "course_lib", "tensorflow", "jax", "cupy", "numba",
                      "sklearn", "cv2", "skimage")
+# The one exception: CUDA exercises launch the learner's own kernel through the course's kernel
+# runtime. Only ``from course_lib.cuda import <name>`` with these names (no ``load_module``, which
+# would reach the course's finished kernels).
+ALLOWED_FROM_IMPORTS = {"course_lib.cuda": frozenset({
+    "RawModule", "RawKernel", "default_backend", "gpu_available", "KernelError", "CompileError",
+    "UnsupportedFeatureError", "LaunchConfigError", "ArgumentTypeError", "BarrierDivergenceError",
+    "DeadlockError", "WarpSyncError", "KernelFaultError", "SanitizerError"})}
 
 
 def exercise_path(test_file: str | Path, name: str) -> Path:
@@ -43,7 +50,9 @@ def forbidden_imports(source: str, filename: str = "<submission>") -> list[str]:
         if isinstance(node, ast.Import):
             found += [f"line {node.lineno}: import {a.name}" for a in node.names if bad(a.name)]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and bad(node.module):
-            found.append(f"line {node.lineno}: from {node.module} import ...")
+            allowed = ALLOWED_FROM_IMPORTS.get(node.module, frozenset())
+            if not all(a.name in allowed for a in node.names):
+                found.append(f"line {node.lineno}: from {node.module} import ...")
         elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
             func = node.func
             fname = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
@@ -69,6 +78,20 @@ def assert_self_contained(path: str | Path) -> None:
         raise GradingFailure(f"{path.name} must be plain NumPy, but it uses "
                              f"{'; '.join(found)}. Libraries not allowed: "
                              f"{', '.join(FORBIDDEN_IMPORTS)}", "forbidden import")
+
+
+def assert_cuda_source(path: str | Path) -> None:
+    """Fail with a clear message if a submitted ``.cu`` file is missing or has an ``#include``
+    (the kernel must be written out in the file itself)."""
+    path = Path(path)
+    if not path.is_file():
+        raise GradingFailure(f"{path.name} not found: the submission must contain this file "
+                             f"(next to {path.stem}.py)", "missing file")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("#") and line.lstrip()[1:].lstrip().startswith("include"):
+            raise GradingFailure(f"{path.name} line {n}: #include is not allowed in the exercise "
+                                 "kernel; write the code in the file itself", "forbidden include")
 
 
 def load_submission(test_file: str | Path, name: str) -> ModuleType:

@@ -18,6 +18,10 @@ becomes::
         \"\"\"...\"\"\"
         raise NotImplementedError(
             "return max(x, 0) element-wise, same shape and dtype as x (np.maximum)")
+
+CUDA sources (``.cu``; chosen by the file name's suffix) mark regions with ``// BEGIN SOLUTION:``
+and ``// END SOLUTION`` inside a kernel body; the stub keeps the region's place as ``// TODO``
+comment lines holding the message, so the kernel still compiles and simply writes nothing.
 """
 from __future__ import annotations
 
@@ -26,10 +30,35 @@ import re
 import textwrap
 from dataclasses import dataclass
 
-BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION(?::(?P<msg>.*))?\s*$")
-END = re.compile(r"^[ \t]*# END SOLUTION\s*$")
-COMMENT = re.compile(r"^[ \t]*#(?P<text>.*)$")
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION")
+#: File suffixes whose regions use C++ line comments (``//``) instead of ``#``.
+C_LIKE_SUFFIXES = (".cu", ".cuh", ".c", ".cc", ".cpp", ".h", ".hpp")
+
+
+@dataclass(frozen=True)
+class _Syntax:
+    begin: re.Pattern
+    end: re.Pattern
+    comment: re.Pattern
+    python: bool
+
+
+def _syntax_for(prefix: str, python: bool) -> _Syntax:
+    c = re.escape(prefix)
+    return _Syntax(re.compile(rf"^(?P<indent>[ \t]*){c} BEGIN SOLUTION(?::(?P<msg>.*))?\s*$"),
+                   re.compile(rf"^[ \t]*{c} END SOLUTION\s*$"),
+                   re.compile(rf"^[ \t]*{c}(?P<text>.*)$"), python)
+
+
+PYTHON = _syntax_for("#", True)
+C_LIKE = _syntax_for("//", False)
+# kept for callers that used the module-level patterns (Python syntax)
+BEGIN, END, COMMENT = PYTHON.begin, PYTHON.end, PYTHON.comment
+
+
+def syntax_of(filename: str) -> _Syntax:
+    """Python markers (``#``) unless ``filename`` ends in a C/C++/CUDA suffix (``//``)."""
+    return C_LIKE if filename.lower().endswith(C_LIKE_SUFFIXES) else PYTHON
 
 
 class RegionError(ValueError):
@@ -45,7 +74,12 @@ class Region:
 
 
 def find_regions(source: str, filename: str = "<exercise>") -> list[Region]:
-    """Parse the solution regions of ``source``; raise :class:`RegionError` if malformed."""
+    """Parse the solution regions of ``source``; raise :class:`RegionError` if malformed.
+
+    The comment syntax (``#`` or ``//``) follows ``filename``'s suffix (see :func:`syntax_of`).
+    """
+    syn = syntax_of(filename)
+    BEGIN, END, COMMENT = syn.begin, syn.end, syn.comment  # noqa: N806 - same names as Python's
     lines = source.splitlines()
     regions, i = [], 0
     while i < len(lines):
@@ -93,24 +127,35 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _todo_lines(indent: str, message: str, width: int = 96) -> list[str]:
+    """The stub of a C/CUDA region: the message as ``// TODO`` comment lines (nothing runs)."""
+    chunks = textwrap.wrap("TODO (not implemented yet): " + message, max(30, width - len(indent) - 3),
+                           break_long_words=False, break_on_hyphens=False)
+    return [f"{indent}// {c}" for c in chunks]
+
+
 def make_stub(source: str, filename: str = "<exercise>") -> str:
-    """Return the student stub of ``source``: each region becomes a ``NotImplementedError``."""
+    """Return the student stub of ``source``: each region becomes a ``NotImplementedError``
+    (Python) or ``// TODO`` comment lines with the message (C/CUDA, by ``filename``'s suffix)."""
     regions = find_regions(source, filename)
+    python = syntax_of(filename).python
     lines = source.splitlines()
     out, pos = [], 0
     for r in regions:
         out += lines[pos:r.begin]
-        out += _raise_lines(r.indent, r.message)
+        out += _raise_lines(r.indent, r.message) if python else _todo_lines(r.indent, r.message)
         pos = r.end + 1
     out += lines[pos:]
     stub = "\n".join(out) + "\n"
-    ast.parse(stub, filename=f"{filename} (stub)")
+    if python:
+        ast.parse(stub, filename=f"{filename} (stub)")
     return stub
 
 
 def strip_markers(source: str, filename: str = "<exercise>") -> str:
     """The reference solution without its marker and message lines (for display)."""
     regions = find_regions(source, filename)
+    COMMENT = syntax_of(filename).comment  # noqa: N806
     lines = source.splitlines()
     drop = set()
     for r in regions:

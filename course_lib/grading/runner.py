@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .layout import Exercise
+from .layout import Exercise, find_companion
 
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]  # the folder that holds course_lib/
 
@@ -62,11 +62,16 @@ class Limits:
 
 
 def prepare(workdir: Path, ex: Exercise, submitted: Path | None) -> list[str]:
-    """Copy the submitted module and the instructor's tests into ``workdir``; return test paths."""
+    """Copy the submitted module (and its companion files) and the instructor's tests into
+    ``workdir``; return test paths."""
     chap = workdir / ex.chapter
     (chap / "tests").mkdir(parents=True, exist_ok=True)
     if submitted is not None:
         shutil.copyfile(submitted, chap / f"{ex.name}.py")
+    for suffix in ex.companions:  # e.g. the kernel of a CUDA exercise; a missing one fails its tests
+        companion = find_companion(submitted, suffix)
+        if companion is not None:
+            shutil.copyfile(companion, chap / f"{ex.name}{suffix}")
     tests = []
     for src, sub in ((ex.public_test, "tests"), (ex.hidden_test, "hidden")):
         if src is None:
