@@ -115,3 +115,19 @@ def test_backward_central_differences():
         num_w = (loss(x, w + h * vw) - loss(x, w - h * vw)) / (2 * h)
         assert np.isclose(num_x, np.sum(dx * vx), rtol=1e-6, atol=1e-8)
         assert np.isclose(num_w, np.sum(dw * vw), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("images_per_chunk", [1, 2, 3, 4])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_forward_chunks_with_a_short_last_chunk(images_per_chunk, dtype):
+    # B = 7 is not a multiple of 2, 3 or 4: the last chunk holds fewer images than the others
+    rng = np.random.default_rng(images_per_chunk)
+    x = rng.standard_normal((7, 3, 9, 8)).astype(dtype)
+    w = rng.standard_normal((5, 3, 3, 2)).astype(dtype)
+    b = rng.standard_normal(5).astype(dtype)
+    per_image = 3 * 3 * 2 * 9 * 9 * np.dtype(dtype).itemsize        # C_in*KH*KW*OH*OW bytes (OH = OW = 9)
+    got = conv2d_im2col(x, w, b, stride=(1, 1), padding=1, chunk_bytes=images_per_chunk * per_image)
+    ref = F.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), padding=1).numpy()
+    assert got.shape == ref.shape and got.dtype == dtype
+    np.testing.assert_allclose(got, ref, rtol=1e-4 if dtype == np.float32 else 1e-10,
+                               atol=1e-4 if dtype == np.float32 else 1e-10)

@@ -171,9 +171,11 @@ def estimate_seconds(algo: str, g: ConvGeometry, itemsize: int = 4,
     if algo == "im2col":
         ops = direct_ops(g.x_shape, g.w_shape, g.stride, g.padding)
         per_image = K * L * itemsize
-        chunks = -(-g.B // max(1, min(g.B, CHUNK_BYTES // per_image)))
-        return (ops.flops / (G * eff["im2col"] * _gemm_eff(g.C_out, K, L))
-                + 2 * g.B * per_image / bw + y_bytes / bw + chunks * ov)
+        n = max(1, min(g.B, CHUNK_BYTES // per_image))
+        chunks = -(-g.B // n)
+        # one GEMM of width n*L per chunk of n images; with n > 1 its result is copied into y
+        return (ops.flops / (G * eff["im2col"] * _gemm_eff(g.C_out, K, n * L))
+                + 2 * g.B * per_image / bw + (3 if n > 1 else 1) * y_bytes / bw + chunks * ov)
     if algo.startswith("winograd"):
         m = 4 if algo.endswith("f4") else 2
         a = m + 2

@@ -88,7 +88,9 @@ def col2im(cols: np.ndarray, x_shape, kh: int, kw: int, stride=1, padding=0) -> 
 
 
 #: Upper bound on the column buffer of one chunk of images in :func:`conv2d_im2col`.
-CHUNK_BYTES = 16 * 2**20
+#: On a 2-core EPYC (32 MB L3) 8 MB ran the 56x56 ResNet layer 1.1-1.4x faster than 16 MB
+#: (the columns are still in cache when the GEMM reads them) and lost nothing elsewhere.
+CHUNK_BYTES = 8 * 2**20
 
 
 def conv2d_im2col(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
@@ -98,27 +100,38 @@ def conv2d_im2col(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
     Shapes: x (B, C_in, H, W), w (C_out, C_in, KH, KW), b (C_out,) or None
     -> y (B, C_out, OH, OW), dtype of x.
 
-    ``(C_out, C_in*KH*KW) @ (C_in*KH*KW, OH*OW)`` per image: contiguous BLAS GEMMs
-    that write straight into NCHW order.  The images are processed in chunks whose
-    columns fit in ``chunk_bytes`` (default :data:`CHUNK_BYTES`), and one column
-    buffer is reused for every chunk: a buffer that stays in cache and is not
-    freshly page-faulted is ~1.5x faster than unfolding the whole batch at once,
-    and the extra memory drops from ``B*C_in*KH*KW*OH*OW`` elements to one chunk's.
+    The images go in chunks of ``n`` whose columns fit in ``chunk_bytes`` (default
+    :data:`CHUNK_BYTES`); one column buffer is reused for every chunk, so it stays in
+    cache and is not page-faulted afresh, and the extra memory is one chunk's columns
+    instead of ``B*C_in*KH*KW*OH*OW`` elements.  Inside a chunk the columns are built
+    as ``(C_in*KH*KW, n*OH*OW)`` -- the :func:`im2col` rows, with the chunk's images
+    side by side -- so the chunk is *one* GEMM
+    ``(C_out, C_in*KH*KW) @ (C_in*KH*KW, n*OH*OW)``: a wide GEMM runs faster than ``n``
+    narrow ones when ``OH*OW`` is small.  Its ``(C_out, n, OH*OW)`` result is then
+    copied into NCHW order (a copy of the output, cheap next to the columns).
     """
     x, w, b, g = check_conv2d(x, w, b, stride, padding)
     K, L = g.C_in * g.KH * g.KW, g.OH * g.OW
     xp = _pad(x, *g.padding)
-    view = window_view(xp, g.KH, g.KW, (g.OH, g.OW), g.stride)   # (B, C, KH, KW, OH, OW)
+    # (C, KH, KW, B, OH, OW): a row of the chunk's column matrix is one (c, kh, kw) of all its images
+    view = window_view(xp, g.KH, g.KW, (g.OH, g.OW), g.stride).transpose(1, 2, 3, 0, 4, 5)
     per_image = K * L * x.itemsize
-    n_chunk = max(1, min(g.B, (CHUNK_BYTES if chunk_bytes is None else chunk_bytes) // per_image))
+    n = max(1, min(g.B, (CHUNK_BYTES if chunk_bytes is None else chunk_bytes) // per_image))
     w2 = np.ascontiguousarray(w.reshape(g.C_out, K))
     y = np.empty((g.B, g.C_out, L), dtype=x.dtype)
-    buf = np.empty((n_chunk,) + view.shape[1:], dtype=x.dtype)
-    for n0 in range(0, g.B, n_chunk):
-        n1 = min(g.B, n0 + n_chunk)
-        cols = buf[:n1 - n0]
-        np.copyto(cols, view[n0:n1])
-        np.matmul(w2, cols.reshape(n1 - n0, K, L), out=y[n0:n1])
+    # flat buffers: the first m images' part of each is contiguous, also for a short last chunk
+    cols_buf = np.empty(n * per_image // x.itemsize, dtype=x.dtype)
+    prod_buf = np.empty(g.C_out * n * L, dtype=x.dtype) if n > 1 else None
+    for n0 in range(0, g.B, n):
+        m = min(n, g.B - n0)
+        cols = cols_buf[:m * K * L].reshape(view.shape[:3] + (m,) + view.shape[4:])
+        np.copyto(cols, view[:, :, :, n0:n0 + m])
+        if n == 1:                             # one image per chunk: the GEMM writes straight into y
+            np.matmul(w2, cols.reshape(K, L), out=y[n0])
+        else:
+            prod = prod_buf[:g.C_out * m * L].reshape(g.C_out, m, L)
+            np.matmul(w2, cols.reshape(K, m * L), out=prod.reshape(g.C_out, m * L))
+            np.copyto(y[n0:n0 + m], prod.transpose(1, 0, 2))
     if b is not None:
         y += b[:, None]
     return y.reshape(g.y_shape)
