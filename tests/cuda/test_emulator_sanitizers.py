@@ -2,15 +2,65 @@
 
 Each launch runs in a subprocess with the sanitizer runtime preloaded (a few seconds each, the
 first time including the sanitized build), so these tests are few and marked slow.
+
+Every test runs with the default compiler (g++, or $CXX) and again with clang++ when one is
+installed: clang 14+ ships the newer sanitizer runtimes that GCC 13+ also carries (TSan "v3", the
+newer ASan report wording), so the emulator is checked against both generations here.
 """
 from __future__ import annotations
+
+import os
+import shutil
 
 import numpy as np
 import pytest
 
 from course_lib import cuda
+from course_lib.cuda.emulator import build, sanitize
 
 pytestmark = pytest.mark.slow
+
+
+def _clang() -> str | None:
+    for name in ["clang++"] + [f"clang++-{v}" for v in range(21, 13, -1)]:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def _use_compiler(cxx: str | None) -> None:
+    if cxx is None:
+        os.environ.pop("CXX", None)
+    else:
+        os.environ["CXX"] = cxx
+    for f in (build.compiler, build.compiler_version, sanitize.sanitizer_runtime, sanitize._self_test_verdict):
+        f.cache_clear()
+
+
+@pytest.fixture(params=["default", "clang"], autouse=True)
+def toolchain(request):
+    """Run the test with the default compiler, then with clang++ (skipped when not installed)."""
+    old = os.environ.get("CXX")
+    if request.param == "clang":
+        clang = _clang()
+        if clang is None:
+            pytest.skip("clang++ is not installed (apt-get install clang-16 libclang-rt-16-dev)")
+        _use_compiler(clang)
+        try:
+            sanitize.sanitizer_runtime("address"), sanitize.sanitizer_runtime("thread")
+        except cuda.KernelError as exc:
+            _use_compiler(old)
+            pytest.skip(f"clang's sanitizer runtimes are not installed: {exc}")
+    yield request.param
+    _use_compiler(old)
+
+
+def test_runtime_matches_compiler(toolchain):
+    # clang must preload its own runtime: asked for "libtsan.so" it may answer with GCC's.
+    for mode in ("address", "thread"):
+        name = os.path.basename(sanitize.sanitizer_runtime(mode))
+        assert ("libclang_rt" in name) == (toolchain == "clang" or "clang" in build.compiler()), name
 
 
 def test_asan_reports_out_of_bounds_read_with_line_and_argument(examples):
@@ -52,3 +102,26 @@ def test_tsan_quiet_on_correct_kernel(examples):
     A, B, C, M, N, K = _matmul_args()
     mod.get_function("matmul_tiled")((2, 2), (16, 16), (A, B, C, M, N, K))
     np.testing.assert_allclose(C, A.astype(np.float64) @ B, rtol=1e-5, atol=1e-4)
+
+
+REDUCE_MISSING_SYNC = r"""
+extern "C" __global__ void block_sum_missing_sync(const float* x, float* out) {
+    __shared__ float s[1024];
+    int t = threadIdx.x;
+    s[t] = x[blockIdx.x * blockDim.x + t];
+    __syncthreads();
+    for (int stride = blockDim.x / 2; stride > 0; stride /= 2) {
+        if (t < stride) s[t] += s[t + stride];
+        // __syncthreads();   <- missing
+    }
+    if (t == 0) out[blockIdx.x] = s[0];
+}
+"""
+
+
+def test_tsan_reports_race_in_block_larger_than_tsan_thread_slots():
+    # 1024 CUDA threads per block on 2 workers: far more than TSan v3's 255 thread slots.
+    mod = cuda.RawModule(code=REDUCE_MISSING_SYNC, backend="emulator", sanitizer="thread")
+    x = np.ones(2048, np.float32)
+    with pytest.raises(cuda.SanitizerError, match=r"data race in kernel 'block_sum_missing_sync'.*:8\b"):
+        mod.get_function("block_sum_missing_sync")((2,), (1024,), (x, np.zeros(2, np.float32)))

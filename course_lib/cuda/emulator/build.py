@@ -143,7 +143,7 @@ def _run(cmd: list[str], what: str, filename: str) -> None:
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         log = r.stderr.strip()
-        raise CompileError(f"g++ could not compile {filename} for the CPU emulator ({what}):\n{log}")
+        raise CompileError(f"{Path(cmd[0]).name} could not compile {filename} for the CPU emulator ({what}):\n{log}")
 
 
 def _atomic_write_from(tmp: Path, final: Path) -> None:

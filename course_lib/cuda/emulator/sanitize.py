@@ -11,11 +11,18 @@ in place and turns a sanitizer report on stderr into :class:`SanitizerError`.
 ThreadSanitizer build: every CUDA thread is a TSan fiber, the threads of a block share one OS
 thread and only barriers and warp operations create happens-before edges; two accesses to the
 same address from threads of one block with no barrier between them (one a write) are reported
-as a data race. Blocks that run on different workers are concurrent too.
+as a data race. Blocks that run on different workers are concurrent too. (With the TSan runtime of
+clang 14+ / GCC 13+, CUDA threads t and t+K share a TSan fiber, K ~ 100-200: see
+``tsan_fibers_per_worker`` in simt_runtime.cpp.)
+
+Works with g++ and clang++ (``CXX``), each with its own runtime. Before the first sanitized launch
+a self-test kernel with a planted bug runs once per toolchain (verdict cached on disk); a runtime
+that misses it raises :class:`KernelError` instead of passing every kernel as clean.
 """
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import pickle
 import re
@@ -32,11 +39,34 @@ from . import errors
 TIMEOUT_S = 300
 
 
+def is_clang() -> bool:
+    from .build import compiler_version
+    return "clang" in compiler_version().lower()
+
+
 @lru_cache(maxsize=None)
 def sanitizer_runtime(mode: str) -> str:
-    """Path of libasan.so / libtsan.so that matches the compiler."""
+    """Path of the shared ASan / TSan runtime that matches the compiler.
+
+    g++ ships ``libasan.so`` / ``libtsan.so``. clang ships ``libclang_rt.asan-<arch>.so`` (or
+    ``<triple>/libclang_rt.asan.so`` in newer layouts); asking clang for ``libtsan.so`` may even
+    return *GCC's* runtime, a different generation than the one the code was instrumented for.
+    """
     from .build import compiler
-    name = {"address": "libasan.so", "thread": "libtsan.so"}[mode]
+    short = {"address": "asan", "thread": "tsan"}[mode]
+    if is_clang():
+        rt_dir = subprocess.run([compiler(), "-print-runtime-dir"], capture_output=True, text=True).stdout.strip()
+        names = [f"libclang_rt.{short}-{os.uname().machine}.so", f"libclang_rt.{short}.so"]
+        for name in names:
+            for cand in ([os.path.join(rt_dir, name)] if rt_dir else []) + [
+                    subprocess.run([compiler(), f"-print-file-name={name}"], capture_output=True,
+                                   text=True).stdout.strip()]:
+                if cand and os.path.isabs(cand) and os.path.exists(cand):
+                    return os.path.realpath(cand)
+        raise errors.KernelError(f"sanitizer={mode!r} needs clang's shared {short} runtime "
+                                 f"({names[0]}), not found in {rt_dir or 'the runtime dir'} "
+                                 f"(on Debian/Ubuntu install libclang-rt-<version>-dev)")
+    name = f"lib{short}.so"
     out = subprocess.run([compiler(), f"-print-file-name={name}"], capture_output=True, text=True).stdout.strip()
     if not out or not os.path.isabs(out) or not os.path.exists(out):
         raise errors.KernelError(f"sanitizer={mode!r} needs {name} (it comes with g++; on Debian/Ubuntu "
@@ -51,6 +81,9 @@ def _env(mode: str) -> dict[str, str]:
                           "detect_stack_use_after_return=0:allocator_may_return_null=1"
     env["TSAN_OPTIONS"] = "exitcode=0:halt_on_error=0:report_signal_unsafe=0:" \
                           "ignore_noninstrumented_modules=1:history_size=4"
+    # Idle BLAS/OpenMP threads of NumPy would each hold one of TSan v3's 255 thread slots.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = "1"
     env.pop("PYTHONMALLOC", None)
     env["PYTHONMALLOC"] = "malloc"
     return env
@@ -96,14 +129,17 @@ def summarize_asan(text: str, kernel: str, arg_map, shared_mem: int = -1) -> str
         parts.append(f"{acc.group(1)} of {acc.group(2)} bytes")
     if frames:
         parts.append(f"at {frames[0]}")
-    loc = re.search(r"is located (\d+) bytes (to the right|to the left|inside) of (\d+)-byte region "
-                    r"\[(0x[0-9a-f]+),", text)
+    # Older runtimes (GCC 12) say "N bytes to the right of / to the left of / inside of"; newer
+    # ones (GCC 13, clang 16) say "N bytes after / before / inside of". Accept both.
+    loc = re.search(r"is located (\d+) bytes (to the right of|to the left of|after|before|inside of) "
+                    r"(\d+)-byte region \[(0x[0-9a-f]+),", text)
     if loc:
         arg = _arg_at(int(loc.group(4), 16), arg_map)
         what = f"the array passed as '{arg}'" if arg else "a heap buffer"
         if not arg and int(loc.group(3)) == shared_mem:
             what = "dynamic shared memory (extern __shared__)"
-        parts.append(f"-- {loc.group(1)} bytes {loc.group(2)} of {what} ({loc.group(3)} bytes)")
+        side = {"after": "to the right of", "before": "to the left of"}.get(loc.group(2), loc.group(2))
+        parts.append(f"-- {loc.group(1)} bytes {side} {what} ({loc.group(3)} bytes)")
     return " ".join(parts) + "\n\n" + _tail(text)
 
 
@@ -144,9 +180,92 @@ def _tail(text: str, limit: int = 4000) -> str:
     return text if len(text) <= limit else text[:limit] + "\n..."
 
 
+# Self-test: one planted bug per mode, run once per toolchain (verdict cached on disk). A sanitizer
+# runtime that does not work with our fibers (TSan v3 before the slot cap in simt_runtime.cpp ran
+# without a single report) must never pass for a clean result.
+SELF_TEST_FILE = "simt_sanitizer_selftest.cu"
+SELF_TEST_SRC = """\
+extern "C" __global__ void selftest_race(const float* x, float* y) {
+    __shared__ float s[256];
+    float acc = 0.0f;
+    for (int it = 0; it < 2; ++it) {
+        s[threadIdx.x] = x[threadIdx.x] + it;
+        __syncthreads();
+        acc += s[(threadIdx.x + 1) % blockDim.x];   // the next iteration's write races: no 2nd barrier
+    }
+    y[threadIdx.x] = acc;
+}
+extern "C" __global__ void selftest_oob(const float* x, float* y) {
+    y[threadIdx.x] = x[threadIdx.x + 1];                  // the last thread reads one past the end of x
+}
+"""
+# (kernel, what the summary must say): the kind of bug, on the right line.
+SELF_TEST_EXPECT = {"thread": ("selftest_race", r"data race in kernel 'selftest_race'.*selftest\.cu:[57]\b"),
+                    "address": ("selftest_oob", r"heap-buffer-overflow.*selftest\.cu:12\b")}
+
+
+def _self_test_run(mode: str) -> str | None:
+    """None when the runtime reported the planted bug as expected, else what went wrong."""
+    from .build import build
+    from .signature import find_kernels
+    kernel, pattern = SELF_TEST_EXPECT[mode]
+    sigs = find_kernels(SELF_TEST_SRC)
+    lib, _ = build(SELF_TEST_SRC, SELF_TEST_FILE, list(sigs), mode=mode)
+    x = np.arange(256, dtype=np.float32)
+    try:
+        # 256 threads on 2 workers: more CUDA threads than TSan v3 has slots for fibers.
+        run_sanitized(lib, mode, kernel, sigs[kernel], (2, 1, 1), (256, 1, 1), 0, [x, np.zeros_like(x)],
+                      schedule="forward", seed=0, workers=2, filename=SELF_TEST_FILE, self_test=False)
+    except errors.SanitizerError as exc:
+        if re.search(pattern, str(exc), re.S):
+            return None
+        return f"its report did not name the expected bug and line:\n{str(exc)[:1500]}"
+    except errors.KernelError as exc:
+        return f"the sanitized run failed:\n{str(exc)[:1500]}"
+    return "a kernel with a planted " + ("data race" if mode == "thread" else "out-of-bounds read") + \
+        " ran without any report"
+
+
+@lru_cache(maxsize=None)
+def _self_test_verdict(mode: str) -> str | None:
+    """_self_test_run's answer, cached per process and on disk per compiler + runtime + emulator."""
+    from .build import HEADER, RUNTIME, _hash, cache_dir, compiler_version
+    rt = sanitizer_runtime(mode)
+    st = os.stat(rt)
+    key = _hash("selftest", mode, compiler_version(), rt, str(st.st_size), str(st.st_mtime_ns),
+                HEADER.read_bytes(), RUNTIME.read_bytes(), Path(__file__).read_bytes())
+    path = cache_dir() / f"selftest-{mode}-{key}.json"
+    try:
+        return json.loads(path.read_text())["problem"]
+    except (OSError, ValueError, KeyError):
+        pass
+    problem = _self_test_run(mode)
+    if problem is None or not problem.startswith("the sanitized run failed"):   # not a transient failure
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps({"problem": problem}))
+        os.replace(tmp, path)
+    return problem
+
+
+def check_runtime(mode: str) -> None:
+    """Raise :class:`KernelError` when this compiler's sanitizer runtime misses a planted bug."""
+    from .build import compiler, compiler_version
+    problem = _self_test_verdict(mode)
+    if problem:
+        name = "ThreadSanitizer" if mode == "thread" else "AddressSanitizer"
+        version = (compiler_version().splitlines() or ["?"])[0]
+        raise errors.KernelError(
+            f"sanitizer={mode!r}: {name} is not usable with this compiler ({compiler()}: {version}; "
+            f"runtime {sanitizer_runtime(mode)}): in a self-test {problem}. A clean result would mean "
+            f"nothing, so the launch was not run; use another compiler (CXX=g++ or CXX=clang++-N) or "
+            f"sanitizer=None")
+
+
 def run_sanitized(lib_path: Path, mode: str, kernel: str, sig, grid, block, shared_mem: int, values: list, *,
-                  schedule: str, seed: int, workers: int, filename: str) -> None:
+                  schedule: str, seed: int, workers: int, filename: str, self_test: bool = True) -> None:
     """Launch in a sanitizer subprocess; copy the arrays back in place; raise on a report."""
+    if self_test:
+        check_runtime(mode)
     request = {"lib": str(lib_path), "mode": mode, "kernel": kernel, "grid": grid, "block": block,
                "shared_mem": shared_mem, "schedule": schedule, "seed": seed,
                "workers": 1 if mode == "address" else workers,

@@ -105,6 +105,7 @@ struct Worker {
     size_t smem_map_size = 0;
     std::mt19937_64 rng;
     void* tsan_sched = nullptr;
+    std::vector<void*> tsan_pool;   // TSan fibers; CUDA thread t runs on tsan_pool[t % size]
     void* fake_stack = nullptr;
     const void* sched_stack_bottom = nullptr;
     size_t sched_stack_size = 0;
@@ -123,7 +124,7 @@ struct Launch {
     unsigned grid[3], block[3];
     long long nblocks = 0;
     size_t shmem = 0;
-    int schedule = FORWARD, mode = PLAIN, nworkers = 1;
+    int schedule = FORWARD, mode = PLAIN, nworkers = 1;   // nworkers: OS threads actually started
     uint64_t seed = 0, perm_a = 1, perm_c = 0;
     std::atomic<long long> next{0};
     std::atomic<int> code{OK};
@@ -537,6 +538,24 @@ void restore_fault_handlers() {
 // ------------------------------------------------------------------------ workers
 size_t fiber_stack_size(int mode) { return mode == PLAIN ? (128u << 10) : (512u << 10); }
 
+// TSan fibers per worker. The TSan runtime of LLVM >= 14 (clang 14+, GCC 13+: "TSan v3") tags
+// every access with one of 255 thread *slots* shared by all threads and fibers of the process;
+// when more are alive, it preempts the least recently attached slot, and the new holder sees
+// all earlier accesses made under that slot as ordered before its own -- races are silently lost
+// (a 16x16 block, 256 fibers + main + worker, reported nothing). So a worker creates at most
+// this many TSan fibers and CUDA threads t, t+K, t+2K... share one: no false reports (sharing only
+// adds order), races between threads K apart are missed. K is not a power of two, so the usual
+// partners (neighbours, warp lanes, reduction strides) never share a fiber; the caller frames of
+// a report may mix the threads of a fiber, the access frame (file:line) is exact. GCC <= 12's
+// runtime has no slots; the same cap keeps both generations reporting the same races.
+int tsan_fibers_per_worker(int nworkers) {
+    const int slots = 255, reserved = 1 /* main thread */ + 16 /* other threads, margin */;
+    int k = (slots - reserved - nworkers) / std::max(1, nworkers);
+    k = std::max(1, std::min(k, 200));
+    if ((k & (k - 1)) == 0 && k > 1) --k;
+    return k;
+}
+
 void worker_main(Launch* L) {
     Worker w;
     w.L = L;
@@ -577,11 +596,11 @@ void worker_main(Launch* L) {
         f.stack_size = ss;
         f.stack = get_stack(ss);
         if (!f.stack) ok = false;
-#if defined(SIMT_TSAN)
-        f.tsan_fiber = __tsan_create_fiber(0);
-#endif
     }
 #if defined(SIMT_TSAN)
+    w.tsan_pool.resize((size_t)std::min(n, tsan_fibers_per_worker(L->nworkers)));
+    for (void*& tf : w.tsan_pool) tf = __tsan_create_fiber(0);
+    for (int t = 0; t < n; ++t) w.fibers[t].tsan_fiber = w.tsan_pool[(size_t)t % w.tsan_pool.size()];
     w.tsan_sched = __tsan_get_current_fiber();
 #endif
     if (!ok) record_error(L, E_INTERNAL, "out of memory for fiber stacks");
@@ -596,12 +615,11 @@ void worker_main(Launch* L) {
         ++w.block_count;
         if (w.aborted) break;
     }
-    for (Fiber& f : w.fibers) {
+    for (Fiber& f : w.fibers)
         if (f.stack) put_stack(f.stack, f.stack_size);
 #if defined(SIMT_TSAN)
-        if (f.tsan_fiber) __tsan_destroy_fiber(f.tsan_fiber);
+    for (void* tf : w.tsan_pool) __tsan_destroy_fiber(tf);
 #endif
-    }
     if (L->mode == ASAN) free(w.smem);
     else munmap(w.smem_map, w.smem_map_size);
     if (L->mode == PLAIN) {
@@ -729,6 +747,8 @@ extern "C" int __simt_launch(void (*thunk)(void**), void** args, const long long
         L.perm_c = rng() % N;
     }
     int nw = (int)std::max(1ll, std::min<long long>(L.nworkers, L.nblocks));
+    if (L.mode == TSAN) nw = std::min(nw, 2);   // 2 workers show races between blocks; more would shrink K
+    L.nworkers = nw;
     if (L.mode == PLAIN) install_fault_handlers();
     std::vector<std::thread> threads;
     for (int i = 0; i < nw; ++i) threads.emplace_back(worker_main, &L);
