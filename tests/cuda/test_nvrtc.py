@@ -166,3 +166,16 @@ def test_committed_resource_table_lists_every_kernel():
     want = {(str(p.relative_to(nvrtc.CUDA_DIR)), k) for p in FILES for k in _kernel_names(p)}
     assert want <= have, f"regenerate the table; missing {sorted(want - have)}"
     assert "sm_90" in (results / "kernel_resources.md").read_text()
+
+
+EXERCISE_CU = sorted((Path(__file__).resolve().parents[2] / "exercises").glob("ch*/*.cu"))
+
+
+@pytest.mark.parametrize("path", EXERCISE_CU, ids=lambda p: p.name)
+def test_exercise_kernels_compile_with_nvrtc(path):
+    # the reference solution of a kernel exercise must compile where CuPy compiles it, and so must
+    # the stub a learner receives (its solution region replaced by a comment)
+    from course_lib.grading.regions import make_stub
+    for label, source in (("solution", path.read_text()), ("stub", make_stub(path.read_text(), path.name))):
+        result = nvrtc.compile_cuda(source, arch=ARCH)
+        assert {k["kernel"] for k in result.kernels} == _kernel_names(path), (label, result.log)
