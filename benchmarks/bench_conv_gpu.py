@@ -42,6 +42,18 @@ def log(msg: str) -> None:
     print(msg, flush=True)
 
 
+def finish_row(rows: list, row: dict, label: str) -> None:
+    """Log one measured row (its times and any errors), keep it, and free the GPU memory pools."""
+    import cupy
+    import torch
+    errors = "; ".join(f"{k}: {v}" for k, v in row["errors"].items())
+    log(f"  {label} " + "  ".join(f"{k}={v:.3f}ms" for k, v in row["ms"].items())
+        + (f"  ERRORS {errors}" if errors else ""))
+    rows.append(row)
+    cupy.get_default_memory_pool().free_all_blocks()
+    torch.cuda.empty_cache()
+
+
 def flops(x_shape, w_shape, stride, padding) -> float:
     B, C_in, H, W = x_shape
     C_out, _, KH, KW = w_shape
@@ -171,11 +183,7 @@ def bench_forward(quick: bool) -> list[dict]:
         torch.backends.cudnn.allow_tf32 = False
         best = min((row["ms"][k] for k in ("cudnn", "cudnn_benchmark") if k in row["ms"]), default=None)
         row["pct_of_cudnn"] = {k: 100 * best / v for k, v in row["ms"].items()} if best else {}
-        log(f"  {name:12s} x{xs} " + "  ".join(f"{k}={v:.3f}ms" for k, v in row["ms"].items())
-            + ("  ERRORS " + "; ".join(f"{k}: {v}" for k, v in row["errors"].items()) if row["errors"] else ""))
-        rows.append(row)
-        cupy.get_default_memory_pool().free_all_blocks()
-        torch.cuda.empty_cache()
+        finish_row(rows, row, f"{name:12s} x{xs}")
     return rows
 
 
@@ -230,11 +238,7 @@ def bench_backward(quick: bool) -> list[dict]:
                     row["TFLOPs"][f"{key[:2]} torch"] = fl / (ms * 1e-3) / 1e12
             except Exception as exc:
                 row["errors"][key] = f"{type(exc).__name__}: {exc}"
-        log(f"  {name:12s} " + "  ".join(f"{k}={v:.3f}ms" for k, v in row["ms"].items())
-            + ("  ERRORS " + "; ".join(f"{k}: {v}" for k, v in row["errors"].items()) if row["errors"] else ""))
-        rows.append(row)
-        cupy.get_default_memory_pool().free_all_blocks()
-        torch.cuda.empty_cache()
+        finish_row(rows, row, f"{name:12s}")
     return rows
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._validate import as_pair, conv_output_size
+from ._validate import as_pair
+from .conv._args import geometry
 
 _SI = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
 
@@ -62,17 +63,13 @@ def conv2d_cost(batch: int, c_in: int, c_out: int, kernel_size, in_hw, stride=1,
             raise ValueError(f"{name} must be a positive int, got {v!r}")
     kh, kw = as_pair("kernel_size", kernel_size, 1)
     h, w = as_pair("in_hw", in_hw, 1)
-    sh, sw = as_pair("stride", stride, 1)
-    ph, pw = as_pair("padding", padding, 0)
-    if kh > h + 2 * ph or kw > w + 2 * pw:
-        raise ValueError(f"kernel {kh}x{kw} is larger than the padded input "
-                         f"{h + 2 * ph}x{w + 2 * pw} (in_hw {(h, w)}, padding {(ph, pw)})")
-    oh, ow = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
-    outputs = batch * c_out * oh * ow
-    macs = outputs * c_in * kh * kw
+    # the same shape checks and output-size formula as every convolution in course_lib.conv
+    g = geometry((batch, c_in, h, w), (c_out, c_in, kh, kw), stride, padding)
+    outputs = batch * c_out * g.OH * g.OW
+    macs = g.macs
     return ConvCost(macs=macs,
                     flops=2 * macs + (outputs if bias else 0),
                     params=c_out * c_in * kh * kw + (c_out if bias else 0),
-                    out_hw=(oh, ow),
+                    out_hw=(g.OH, g.OW),
                     input_elems=batch * c_in * h * w,
                     output_elems=outputs)

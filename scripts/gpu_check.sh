@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU check of the CUDA kernels: run from the repository root on a machine with an NVIDIA GPU.
 #
-#   bash scripts/gpu_check.sh                 # results in benchmarks/results/gpu/
+#   bash scripts/gpu_check.sh                 # results in _build/gpu_check/ (copy them into
+#                                             # benchmarks/results/gpu/ to commit a GPU run)
 #   OUT=/tmp/gpu PYTHON=python3 bash scripts/gpu_check.sh
 #
 # Needs python3 with numpy, cupy, torch, pytest (+ pytest-timeout); course_lib is used from the
@@ -13,7 +14,8 @@
 # rather than started when fewer than their time limit of the TOTAL_S budget (540 s) is left.
 set -u
 cd "$(dirname "$0")/.."
-OUT="${OUT:-benchmarks/results/gpu}"
+# not the committed results folder by default: a run without a GPU must not overwrite a GPU run
+OUT="${OUT:-_build/gpu_check}"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 PY="${PYTHON:-python3}"
