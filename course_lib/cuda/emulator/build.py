@@ -220,7 +220,8 @@ def build(code: str, filename: str, kernel_names: list[str], *, mode: str = "pla
     kflags, _ = mode_flags(mode, opt_level)
     uflags = _user_flags(tuple(options), src_dir)
     rt = runtime_object(mode)
-    key = _hash(tu, HEADER.read_bytes(), RUNTIME.read_bytes(), " ".join(kflags + uflags), mode,
+    key = _hash(tu, HEADER.read_bytes(), *(h.read_bytes() for h in sorted(HERE.glob("simt_*.h"))),
+                RUNTIME.read_bytes(), " ".join(kflags + uflags), mode,
                 compiler_version(), str(INCLUDE_DIR))
     d = cache_dir()
     lib = d / f"{Path(filename).stem}-{mode}-{key}.so"
