@@ -113,7 +113,7 @@ def ceilings(quick: bool) -> dict:
 
 def kernel_attributes() -> list[dict]:
     """Registers, local and static shared memory of each ladder kernel as the driver reports them."""
-    from course_lib.cuda.conv import KERNELS, get_kernel
+    from course_lib.conv.gpu import KERNELS, get_kernel
     rows = []
     for short, info in KERNELS.items():
         k = get_kernel(short, "cupy")
@@ -132,7 +132,7 @@ def bench_forward(quick: bool) -> list[dict]:
     import torch.nn.functional as F
 
     from course_lib.conv._args import geometry
-    from course_lib.cuda.conv import launch_forward
+    from course_lib.conv.gpu import launch_forward
 
     torch.backends.cudnn.allow_tf32 = False          # a float32 reference, like our kernels
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -194,7 +194,7 @@ def bench_backward(quick: bool) -> list[dict]:
     from torch.nn import grad as tgrad
 
     from course_lib.conv._args import geometry
-    from course_lib.cuda import conv as cc
+    from course_lib.conv import gpu as cc
 
     torch.backends.cudnn.allow_tf32 = False
     rows = []

@@ -72,7 +72,7 @@ def run_conv_kernels() -> bool:
     import cupy
 
     from course_lib.conv import conv2d_backward, conv2d_direct
-    from course_lib.cuda import conv as cc
+    from course_lib.conv import gpu as cc
 
     rng = np.random.default_rng(0)
     ok = True

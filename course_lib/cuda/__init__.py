@@ -3,9 +3,12 @@
 The API has the shape of CuPy's ``RawModule`` / ``RawKernel`` so learner code carries over::
 
     from course_lib import cuda
-    mod = cuda.load_module("matmul_tiled.cu")          # from course_lib/cuda/kernels/
+    mod = cuda.load_module("matmul_tiled.cu")       # a runtime example, course_lib/cuda/examples/
     matmul = mod.get_function("matmul_tiled")
     matmul((grid_x, grid_y), (16, 16), (A, B, C, np.int32(M), np.int32(N), np.int32(K)))
+
+Course kernels live beside the rest of their ladder, in ``<package>/kernels/``, and are found with
+``cuda.load_module("conv2d_naive.cu", package="course_lib.conv")`` (or by absolute path).
 
 Signatures
 ----------
@@ -54,10 +57,10 @@ Errors are :class:`KernelError` subclasses: :class:`CompileError`, :class:`Unsup
 from .emulator.errors import (ArgumentTypeError, BarrierDivergenceError, CompileError,
                               DeadlockError, KernelError, KernelFaultError, LaunchConfigError,
                               SanitizerError, UnsupportedFeatureError, WarpSyncError)
-from .runtime import (KERNELS_DIR, RawKernel, RawModule, default_backend, gpu_available,
+from .runtime import (EXAMPLES_DIR, RawKernel, RawModule, default_backend, gpu_available,
                       kernel_path, load_module)
 
-__all__ = ["RawModule", "RawKernel", "load_module", "kernel_path", "KERNELS_DIR",
+__all__ = ["RawModule", "RawKernel", "load_module", "kernel_path", "EXAMPLES_DIR",
            "gpu_available", "default_backend",
            "KernelError", "CompileError", "UnsupportedFeatureError", "LaunchConfigError",
            "ArgumentTypeError", "BarrierDivergenceError", "DeadlockError", "WarpSyncError",

@@ -12,21 +12,41 @@ Compiling for a *real* architecture (``sm_90``, not ``compute_90``) runs ptxas, 
 memory, stack frame and register spills; :mod:`course_lib.cuda.resources` parses that
 report into a table.
 
-Command line (exit status 1 if any file fails)::
+Every kernel is compiled for each GPU a learner is likely to have (:data:`ARCHS`): sm_75 (T4,
+Colab's free tier), sm_80 (A100), sm_89 (L4) and sm_90 (H100/H200).  A kernel that needs a newer
+architecture says so with a marker comment, ``// nvrtc: min-arch sm_80``; it is compiled only for
+the architectures from that one on, and its launcher must pick a fallback on older GPUs.
 
-    python -m course_lib.cuda.nvrtc [--arch sm_90] [--markdown out.md] [--json out.json] [files...]
+Command line (exit status 1 if any file fails on any architecture)::
+
+    python -m course_lib.cuda.nvrtc [--arch sm_90] [--archs sm_75,sm_80,sm_89,sm_90]
+                                    [--markdown out.md] [--json out.json] [files...]
+
+Without files it checks every ``.cu`` file under ``course_lib/`` (all packages) and every kernel
+exercise under ``exercises/`` (the reference solution and the stub a learner receives).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-#: Folder of the package's CUDA sources (kernels, runtime examples): the default file set.
+#: Folder of the kernel runtime (its own examples live in ``examples/``).
 CUDA_DIR = Path(__file__).resolve().parent
+#: The ``course_lib`` package: every ``.cu`` file under it is checked.
+COURSE_DIR = CUDA_DIR.parent
+#: Root of the repository (labels of the resource table are relative to it).
+REPO_DIR = COURSE_DIR.parent
+#: Kernel exercises (``exercises/ch*/*.cu``): solutions with regions a stub replaces.
+EXERCISES_DIR = REPO_DIR / "exercises"
+
+#: Architectures every kernel must compile for: T4 (Colab free tier), A100, L4, H100/H200.
+ARCHS: tuple[str, ...] = ("sm_75", "sm_80", "sm_89", "sm_90")
+_MIN_ARCH = re.compile(r"//\s*nvrtc:\s*min-arch\s+sm_(\d+)")
 
 #: Options every compile gets besides the architecture.  None, as in ``cupy.RawModule``
 #: (NVRTC 12 defaults to C++17); in particular not ``-default-device``, so a helper
@@ -108,7 +128,9 @@ def cuda_include_dirs() -> list[str]:
     ``/usr/local/cuda/include`` on a machine with the toolkit) adds the rest.
     """
     dirs = []
-    for mod in ("nvidia.cuda_runtime", "nvidia.cuda_nvrtc", "nvidia.cuda_cccl", "nvidia.cu13"):
+    # cuda_cccl: <cuda/std/...> under <cooperative_groups.h>; cuda_nvcc: crt/mma.h under <mma.h>
+    for mod in ("nvidia.cuda_runtime", "nvidia.cuda_nvrtc", "nvidia.cuda_cccl", "nvidia.cuda_nvcc",
+                "nvidia.cu13"):
         try:
             pkg = __import__(mod, fromlist=["__path__"])
         except ImportError:
@@ -200,19 +222,84 @@ def compile_cuda(source_or_path, arch: str = "sm_90", options: Sequence[str] = (
                          kernels=parse_ptxas_log(log))
 
 
-def package_cuda_files(root: Path = CUDA_DIR) -> list[Path]:
-    """Every ``.cu`` file under ``course_lib/cuda`` (kernels and runtime examples), sorted."""
-    return sorted(p for p in root.rglob("*.cu") if "__pycache__" not in p.parts)
+def package_cuda_files(root: Path = COURSE_DIR) -> list[Path]:
+    """Every ``.cu`` file under ``course_lib/`` (all packages' kernels and runtime examples), sorted."""
+    return sorted(p for p in Path(root).rglob("*.cu") if "__pycache__" not in p.parts)
+
+
+def exercise_cuda_files(root: Path = EXERCISES_DIR) -> list[Path]:
+    """The kernel exercises' reference solutions, ``exercises/ch*/*.cu``, sorted."""
+    return sorted(Path(root).glob("ch*/*.cu")) if Path(root).is_dir() else []
+
+
+def label_of(path: str | os.PathLike) -> str:
+    """A file's name in tables and test ids: relative to the repository root when inside it."""
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(REPO_DIR))
+    except ValueError:
+        return str(path)
+
+
+def min_arch(source: str) -> int | None:
+    """The ``// nvrtc: min-arch sm_XY`` marker of a source as ``XY``, or None (runs on sm_75)."""
+    found = [int(m) for m in _MIN_ARCH.findall(source)]
+    return max(found) if found else None
+
+
+def archs_for(source: str, archs: Sequence[str] = ARCHS) -> list[str]:
+    """The architectures of ``archs`` a source is meant to compile for (its min-arch marker)."""
+    need = min_arch(source) or 0
+    return [a for a in archs if int(a.split("_")[1]) >= need]
+
+
+def check_targets(include_exercises: bool = True) -> list[tuple[str, str | Path]]:
+    """What the NVRTC check compiles: ``(label, path or source)`` pairs.
+
+    Every ``.cu`` file under ``course_lib/`` by path; each kernel exercise twice, as its reference
+    solution (by path) and as the stub a learner receives (source text, label ``... [stub]``).
+    """
+    targets: list[tuple[str, str | Path]] = [(label_of(p), p) for p in package_cuda_files()]
+    if include_exercises:
+        from ..grading.regions import make_stub
+        for p in exercise_cuda_files():
+            targets.append((label_of(p), p))
+            targets.append((label_of(p) + " [stub]", make_stub(p.read_text(), p.name)))
+    return targets
+
+
+def check_all(targets: Sequence[tuple[str, str | Path]], archs: Sequence[str] = ARCHS):
+    """Compile every target for each of ``archs`` its min-arch marker allows.
+
+    Returns ``(compiled, failures)``: the number of successful compiles and a list of
+    ``(label, arch, NvrtcError)``.
+    """
+    compiled, failures = 0, []
+    for label, target in targets:
+        source = Path(target).read_text() if isinstance(target, Path) else str(target)
+        for arch in archs_for(source, archs):
+            try:
+                compile_cuda(target, arch=arch, name=Path(label.split(" ")[0]).name,
+                             verbose_ptxas=False)
+                compiled += 1
+            except NvrtcError as exc:
+                failures.append((label, arch, exc))
+    return compiled, failures
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from .resources import format_resource_table, resource_table, write_json
 
     ap = argparse.ArgumentParser(prog="python -m course_lib.cuda.nvrtc",
-                                 description="Compile .cu files with NVRTC and print ptxas's "
-                                             "per-kernel resources (no GPU needed).")
-    ap.add_argument("files", nargs="*", help="default: every .cu file of course_lib/cuda")
-    ap.add_argument("--arch", default="sm_90", help="real architecture, e.g. sm_90 (H100/H200)")
+                                 description="Compile .cu files with NVRTC for every target GPU and "
+                                             "print ptxas's per-kernel resources (no GPU needed).")
+    ap.add_argument("files", nargs="*", help="default: every .cu file under course_lib/ and the "
+                                             "kernel exercises (solution and stub)")
+    ap.add_argument("--arch", default="sm_90",
+                    help="architecture of the resource table, e.g. sm_90 (H100/H200)")
+    ap.add_argument("--archs", default=",".join(ARCHS),
+                    help=f"comma-separated architectures every file must compile for "
+                         f"(default {','.join(ARCHS)})")
     ap.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown here")
     ap.add_argument("--json", metavar="PATH", help="also write the table as JSON here")
     args = ap.parse_args(argv)
@@ -221,19 +308,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not ok:
         print(f"error: {why}", file=sys.stderr)
         return 2
-    files = [Path(f) for f in args.files] or package_cuda_files()
-    rows, failures = resource_table(files, arch=args.arch, errors="collect")
+    archs = [a.strip() for a in args.archs.split(",") if a.strip()]
+    files = [Path(f) for f in args.files]
+    targets = [(label_of(f), f) for f in files] if files else check_targets()
+    table_files = files or package_cuda_files()
+    rows, failures = resource_table(table_files, arch=args.arch, errors="collect")
     table = format_resource_table(rows, arch=args.arch)
     print(table)
     for path, exc in failures:
-        print(f"\nFAILED {path}:\n{exc}", file=sys.stderr)
+        print(f"\nFAILED {path} ({args.arch}):\n{exc}", file=sys.stderr)
+    compiled, arch_failures = check_all(targets, [a for a in archs if a != args.arch])
+    for label, arch, exc in arch_failures:
+        print(f"\nFAILED {label} ({arch}):\n{exc}", file=sys.stderr)
     if args.markdown:
         Path(args.markdown).write_text(table)
     if args.json:
         write_json(args.json, rows, arch=args.arch)
-    print(f"\n{len(files) - len(failures)}/{len(files)} files compiled for {args.arch} "
-          f"with {why}", file=sys.stderr)
-    return 1 if failures else 0
+    print(f"\n{len(table_files) - len(failures)}/{len(table_files)} files compiled for "
+          f"{args.arch} (table); {compiled} more compiles for {', '.join(archs)} "
+          f"({len(targets)} sources), {len(arch_failures)} failed; with {why}", file=sys.stderr)
+    return 1 if failures or arch_failures else 0
 
 
 if __name__ == "__main__":

@@ -87,12 +87,12 @@ def resource_table(paths: Iterable[str | Path] | None = None, arch: str = "sm_90
                    options: Sequence[str] = (), errors: str = "raise"):
     """Compile each file for ``arch`` and return one row (dict) per kernel.
 
-    ``paths`` defaults to every ``.cu`` file of the package.  Each row is a
-    :func:`parse_ptxas_log` dict plus ``file`` (path relative to ``course_lib/cuda`` when
-    inside it).  ``errors="raise"`` propagates the first :class:`NvrtcError`;
+    ``paths`` defaults to every ``.cu`` file under ``course_lib/``.  Each row is a
+    :func:`parse_ptxas_log` dict plus ``file`` (path relative to the repository root when
+    inside it).  A file whose ``// nvrtc: min-arch`` marker is newer than ``arch`` is left out.  ``errors="raise"`` propagates the first :class:`NvrtcError`;
     ``errors="collect"`` returns ``(rows, [(path, error), ...])`` instead.
     """
-    from .nvrtc import CUDA_DIR, NvrtcError, compile_cuda, package_cuda_files
+    from .nvrtc import NvrtcError, archs_for, compile_cuda, label_of, package_cuda_files
 
     if errors not in ("raise", "collect"):
         raise ValueError(f"errors must be 'raise' or 'collect', got {errors!r}")
@@ -100,6 +100,8 @@ def resource_table(paths: Iterable[str | Path] | None = None, arch: str = "sm_90
         raise ValueError(f"the resource report needs a real architecture (sm_XY), got {arch!r}")
     rows, failures = [], []
     for path in (package_cuda_files() if paths is None else [Path(p) for p in paths]):
+        if not archs_for(path.read_text(), [arch]):
+            continue
         try:
             result = compile_cuda(path, arch=arch, options=options)
         except NvrtcError as exc:
@@ -107,11 +109,7 @@ def resource_table(paths: Iterable[str | Path] | None = None, arch: str = "sm_90
                 raise
             failures.append((str(path), exc))
             continue
-        try:
-            label = str(path.resolve().relative_to(CUDA_DIR))
-        except ValueError:
-            label = str(path)
-        rows += [{"file": label, **k} for k in result.kernels]
+        rows += [{"file": label_of(path), **k} for k in result.kernels]
     return (rows, failures) if errors == "collect" else rows
 
 

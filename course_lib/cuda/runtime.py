@@ -17,7 +17,9 @@ from .emulator.checks import check_args, check_launch, normalize_dim
 from .emulator.errors import ArgumentTypeError, KernelError
 from .emulator.signature import KernelSignature, find_kernels
 
-KERNELS_DIR = Path(__file__).resolve().parent / "kernels"
+#: The runtime's own example kernels (planted bugs, warp reductions ...); course kernels live
+#: beside their launchers, e.g. ``course_lib/conv/kernels/`` (``load_module(name, package=...)``).
+EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 BACKENDS = ("cupy", "emulator")
 EMULATOR_OPTIONS = ("schedule", "seed", "sanitizer", "workers", "opt_level")
 
@@ -42,20 +44,43 @@ def default_backend() -> str:
     return "cupy" if gpu_available() else "emulator"
 
 
-def kernel_path(filename: str | os.PathLike) -> Path:
-    """Path of a ``.cu`` file: absolute paths as given, else inside ``course_lib/cuda/kernels/``."""
+def _package_dirs(package: str) -> list[Path]:
+    """Folders searched for a package's ``.cu`` files: ``<package>/kernels/``, then the package's own."""
+    import importlib
+    try:
+        pkg = importlib.import_module(package)
+    except ImportError as exc:
+        raise ValueError(f"package={package!r} cannot be imported: {exc}") from exc
+    roots = [Path(p) for p in getattr(pkg, "__path__", [])] or [Path(pkg.__file__).parent]
+    return [d for root in roots for d in (root / "kernels", root)]
+
+
+def kernel_path(filename: str | os.PathLike, package: str | None = None) -> Path:
+    """Path of a ``.cu`` file.
+
+    An absolute path is used as given.  A relative name is looked up in ``package``'s
+    ``kernels/`` folder, then in the package folder itself (``package="course_lib.conv"``
+    finds ``course_lib/conv/kernels/conv2d_naive.cu``); without ``package``, among the
+    runtime's own examples (:data:`EXAMPLES_DIR`: planted bugs, warp reductions ...).
+    """
     p = Path(filename)
-    if not p.is_absolute():
-        p = KERNELS_DIR / p
-    if not p.is_file():
-        have = sorted(x.name for x in KERNELS_DIR.glob("*.cu")) if KERNELS_DIR.is_dir() else []
-        raise FileNotFoundError(f"no kernel file {p}; available in {KERNELS_DIR}: {have}")
-    return p
+    if p.is_absolute():
+        if not p.is_file():
+            raise FileNotFoundError(f"no kernel file {p}")
+        return p
+    dirs = _package_dirs(package) if package is not None else [EXAMPLES_DIR]
+    for d in dirs:
+        if (d / p).is_file():
+            return d / p
+    have = sorted({x.name for d in dirs if d.is_dir() for x in d.glob("*.cu")})
+    where = f"package {package!r} ({', '.join(map(str, dirs))})" if package else str(EXAMPLES_DIR)
+    raise FileNotFoundError(f"no kernel file {str(p)!r} in {where}; available: {have}")
 
 
-def load_module(filename: str | os.PathLike, backend: str | None = None, **options: Any) -> "RawModule":
-    """``RawModule(path=kernel_path(filename), backend=backend, **options)``."""
-    return RawModule(path=kernel_path(filename), backend=backend, **options)
+def load_module(filename: str | os.PathLike, backend: str | None = None, *,
+                package: str | None = None, **options: Any) -> "RawModule":
+    """``RawModule(path=kernel_path(filename, package), backend=backend, **options)``."""
+    return RawModule(path=kernel_path(filename, package), backend=backend, **options)
 
 
 def _resolve_backend(backend: str | None) -> str:

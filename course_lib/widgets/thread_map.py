@@ -1,7 +1,7 @@
 """Pictures of how a convolution kernel's threads and blocks cover the output, and what a block
 stages in shared memory.
 
-Two mappings, matching the kernels of :mod:`course_lib.cuda.conv`:
+Two mappings, matching the kernels of :mod:`course_lib.conv.gpu`:
 
 * **one thread per output element** (``conv2d_naive``): thread ``i = blockIdx.x * T + threadIdx.x``
   computes ``y.ravel()[i]``, so block ``i // T`` owns ``T`` consecutive output elements in memory

@@ -14,7 +14,9 @@ import torch.nn.functional as F
 from course_lib.conv import conv2d_direct
 from course_lib.conv._args import geometry
 from course_lib.cuda import RawModule, gpu_available, kernel_path
-from course_lib.cuda import conv as cc
+from course_lib.conv import gpu as cc
+
+CONV = "course_lib.conv"      # the package whose kernels/ folder holds the .cu files
 
 SCHEDULES = ("forward", "reverse")
 
@@ -116,7 +118,7 @@ def test_weight_gradient_with_more_terms_than_one_block():
 def test_missing_barrier_in_tiled_kernel_gives_a_wrong_answer():
     """Drop the __syncthreads() that protects the staged tile: with two C_in chunks the first
     threads to finish overwrite the tile while the others still read it."""
-    src = kernel_path("conv2d_tiled.cu").read_text()
+    src = kernel_path("conv2d_tiled.cu", package=CONV).read_text()
     broken = src.replace("__syncthreads();   // 5.", "/* barrier removed */")
     assert broken != src
     x, w, b, s, p = make(CASES[2])
@@ -141,13 +143,15 @@ def test_barrier_kernels_are_race_free_under_thread_sanitizer():
     g = geometry(x.shape, w.shape, s, p)
     cfg = cc.tiled_launch_config(g)
     y = np.zeros(g.y_shape, np.float32)
-    tiled = RawModule(path=kernel_path("conv2d_tiled.cu"), backend="emulator", sanitizer="thread")
+    tiled = RawModule(path=kernel_path("conv2d_tiled.cu", package=CONV), backend="emulator",
+                      sanitizer="thread")
     tiled.get_function("conv2d_tiled")(cfg["grid"], cfg["block"],
                                        (x, w, b, y, *cc._geometry_args(g), np.int32(cfg["ci_chunk"])),
                                        shared_mem=cfg["shared_mem"])
     assert_close(y, torch_ref(x, w, b, s, p), "tiled under TSan")
     dy = np.random.default_rng(9).standard_normal(g.y_shape).astype(np.float32)
-    back = RawModule(path=kernel_path("conv2d_backward.cu"), backend="emulator", sanitizer="thread")
+    back = RawModule(path=kernel_path("conv2d_backward.cu", package=CONV), backend="emulator",
+                     sanitizer="thread")
     wsmall = w[:2, :2].copy()                          # a few blocks are enough for the reduction
     gs = geometry((1, 2, 5, 18), wsmall.shape, s, p)
     dys, dws = dy[:, :2].copy(), np.zeros(wsmall.shape, np.float32)
@@ -187,7 +191,7 @@ def test_tiled_refuses_a_kernel_too_big_for_shared_memory():
 
 def test_registry_names_existing_kernels():
     for name, info in cc.KERNELS.items():
-        src = kernel_path(info.file).read_text()
+        src = kernel_path(info.file, package=CONV).read_text()
         assert f"__global__ void {info.function}(" in src, name
         assert info.description
 

@@ -1,4 +1,8 @@
-"""NVRTC (the compiler CuPy uses) accepts every .cu file of the package; ptxas's report is parsed.
+"""NVRTC (the compiler CuPy uses) accepts every .cu file of the course, for every target GPU.
+
+Every ``.cu`` file under ``course_lib/`` (all packages) and every kernel exercise (solution and
+released stub) compiles for sm_75, sm_80, sm_89 and sm_90, or for those its
+``// nvrtc: min-arch`` marker allows; ptxas's report is parsed.
 
 No GPU needed: NVRTC and ptxas run on the CPU.  The emulator builds the same sources with g++,
 which accepts code NVRTC rejects, so this is the only check on a GPU-less CI that the kernels
@@ -23,14 +27,19 @@ if not OK:
     pytest.skip(f"NVRTC unavailable: {WHY}", allow_module_level=True)
 
 FILES = nvrtc.package_cuda_files()
+TARGETS = nvrtc.check_targets()
 ARCH = "sm_90"
 _GLOBAL = re.compile(r'extern\s+"C"\s+__global__\s+void\s+(\w+)\s*\(')
 
 
-def _kernel_names(path: Path) -> set[str]:
-    """The extern "C" __global__ functions of a file, found by a regex (independent of ptxas)."""
-    text = re.sub(r"//[^\n]*|/\*.*?\*/", "", path.read_text(), flags=re.S)
+def _kernel_names_in(source: str) -> set[str]:
+    """The extern "C" __global__ functions of a source, found by a regex (independent of ptxas)."""
+    text = re.sub(r"//[^\n]*|/\*.*?\*/", "", source, flags=re.S)
     return set(_GLOBAL.findall(text))
+
+
+def _kernel_names(path: Path) -> set[str]:
+    return _kernel_names_in(path.read_text())
 
 
 @pytest.fixture(scope="module")
@@ -39,11 +48,52 @@ def compiled() -> dict[Path, nvrtc.CompileResult]:
 
 
 def test_package_has_cuda_files():
-    names = {p.name for p in FILES}
-    assert {"conv2d_naive.cu", "conv2d_tiled.cu", "im2col.cu", "conv2d_backward.cu"} <= names
+    labels = {nvrtc.label_of(p) for p in FILES}
+    assert {"course_lib/conv/kernels/conv2d_naive.cu", "course_lib/conv/kernels/im2col.cu",
+            "course_lib/cuda/examples/warp_reduce.cu"} <= labels
+    # every .cu file of every package, wherever it sits (an independent walk of the tree)
+    walked = {p.resolve() for p in nvrtc.COURSE_DIR.glob("**/*.cu")}
+    assert {p.resolve() for p in FILES} == walked
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(nvrtc.CUDA_DIR)))
+def _arch_cases():
+    for label, target in TARGETS:
+        source = target.read_text() if isinstance(target, Path) else target
+        for arch in nvrtc.ARCHS:
+            marks = ()
+            if arch not in nvrtc.archs_for(source):
+                marks = pytest.mark.skip(reason=f"{label} needs a newer GPU (min-arch marker)")
+            yield pytest.param(label, target, arch, id=f"{label}-{arch}", marks=marks)
+
+
+@pytest.mark.parametrize("label, target, arch", list(_arch_cases()))
+def test_every_kernel_compiles_for_every_target_gpu(label, target, arch):
+    source = target.read_text() if isinstance(target, Path) else target
+    result = nvrtc.compile_cuda(target, arch=arch, name=Path(label.split(" ")[0]).name)
+    assert result.binary[:4] == b"\x7fELF", "a CUBIN is an ELF file"
+    want = _kernel_names_in(source)
+    assert {k["kernel"] for k in result.kernels} >= want, (label, arch, result.log)
+
+
+def test_min_arch_marker_is_read():
+    src = "// nvrtc: min-arch sm_80\nextern \"C\" __global__ void k(float* y) { y[0] = 1.f; }"
+    assert nvrtc.min_arch(src) == 80
+    assert nvrtc.archs_for(src) == ["sm_80", "sm_89", "sm_90"]
+    assert nvrtc.archs_for("extern \"C\" __global__ void k() {}") == list(nvrtc.ARCHS)
+
+
+def test_an_sm80_intrinsic_fails_on_sm75_which_is_why_the_marker_exists():
+    # __reduce_add_sync is an sm_80 instruction: NVRTC refuses it for a T4 (sm_75)
+    src = ("// nvrtc: min-arch sm_80\n"
+           "extern \"C\" __global__ void k(unsigned* y) {\n"
+           "    y[threadIdx.x] = __reduce_add_sync(0xffffffffu, y[threadIdx.x]); }\n")
+    assert nvrtc.archs_for(src) == ["sm_80", "sm_89", "sm_90"]
+    nvrtc.compile_cuda(src, arch="sm_80")
+    with pytest.raises(nvrtc.NvrtcError, match="__reduce_add_sync"):
+        nvrtc.compile_cuda(src, arch="sm_75")
+
+
+@pytest.mark.parametrize("path", FILES, ids=nvrtc.label_of)
 def test_every_package_file_compiles_to_cubin(path, compiled):
     result = compiled[path]
     assert result.is_cubin and result.binary[:4] == b"\x7fELF", "a CUBIN is an ELF file"
@@ -56,7 +106,8 @@ def test_every_package_file_compiles_to_cubin(path, compiled):
 
 def test_resource_table_has_one_row_per_kernel():
     rows = resource_table(FILES, arch=ARCH)
-    want = {(str(p.relative_to(nvrtc.CUDA_DIR)), k) for p in FILES for k in _kernel_names(p)}
+    want = {(nvrtc.label_of(p), k) for p in FILES if ARCH in nvrtc.archs_for(p.read_text())
+            for k in _kernel_names(p)}
     assert {(r["file"], r["kernel"]) for r in rows} == want
     table = format_resource_table(rows, arch=ARCH)
     assert "sm_90" in table
@@ -146,7 +197,7 @@ def test_parser_ignores_device_function_properties_and_sums_cmem_banks():
 
 def test_cli_writes_tables_and_fails_on_a_bad_file(tmp_path):
     md, js = tmp_path / "r.md", tmp_path / "r.json"
-    good = nvrtc.CUDA_DIR / "kernels" / "conv2d_naive.cu"
+    good = nvrtc.COURSE_DIR / "conv" / "kernels" / "conv2d_naive.cu"
     assert nvrtc.main(["--arch", ARCH, "--markdown", str(md), "--json", str(js), str(good)]) == 0
     assert "conv2d_naive" in md.read_text() and '"arch": "sm_90"' in js.read_text()
     bad = tmp_path / "bad.cu"
@@ -163,7 +214,8 @@ def test_committed_resource_table_lists_every_kernel():
     committed = json.loads((results / "kernel_resources.json").read_text())
     assert committed["arch"] == ARCH
     have = {(k["file"], k["kernel"]) for k in committed["kernels"]}
-    want = {(str(p.relative_to(nvrtc.CUDA_DIR)), k) for p in FILES for k in _kernel_names(p)}
+    want = {(nvrtc.label_of(p), k) for p in FILES if ARCH in nvrtc.archs_for(p.read_text())
+            for k in _kernel_names(p)}
     assert want <= have, f"regenerate the table; missing {sorted(want - have)}"
     assert "sm_90" in (results / "kernel_resources.md").read_text()
 

@@ -67,6 +67,24 @@ def test_load_module_and_kernel_path(examples):
         cuda.kernel_path("does_not_exist.cu")
 
 
+def test_a_package_finds_its_own_kernels(examples):
+    # a relative name: the runtime's own examples, or a package's kernels/ folder
+    assert cuda.kernel_path("warp_reduce.cu") == examples / "warp_reduce.cu"
+    conv_dir = examples.parents[1] / "conv" / "kernels"
+    assert cuda.kernel_path("conv2d_naive.cu", package="course_lib.conv") == conv_dir / "conv2d_naive.cu"
+    mod = cuda.load_module("conv2d_naive.cu", package="course_lib.conv", backend="emulator")
+    assert mod.kernel_names == ["conv2d_naive"]
+    # the runtime holds no course kernels, and a package does not see the runtime's examples
+    with pytest.raises(FileNotFoundError, match="conv2d_naive.cu"):
+        cuda.kernel_path("conv2d_naive.cu")
+    with pytest.raises(FileNotFoundError, match=r"package 'course_lib.conv'.*available: \[.*im2col.cu"):
+        cuda.kernel_path("warp_reduce.cu", package="course_lib.conv")
+    with pytest.raises(ValueError, match="package='course_lib.nope'"):
+        cuda.kernel_path("x.cu", package="course_lib.nope")
+    # an absolute path is used as given, whatever the package
+    assert cuda.kernel_path(conv_dir / "im2col.cu", package="course_lib.cuda") == conv_dir / "im2col.cu"
+
+
 def test_rawkernel_and_python_scalars_of_the_right_width():
     src = r'''extern "C" __global__ void k(double* out, double a, long long b, int c) {
         out[0] = a + (double)b + c; }'''

@@ -1,4 +1,4 @@
-"""Launch wrappers of the convolution kernel ladder (``course_lib/cuda/kernels/*.cu``).
+"""Launch wrappers of the convolution kernel ladder (``course_lib/conv/kernels/*.cu``).
 
 Forward, ``y = conv2d(x, w, b)`` with x (B, C_in, H, W), w (C_out, C_in, KH, KW),
 b (C_out,) or None -> y (B, C_out, OH, OW), float32:
@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..conv._args import ConvGeometry, check_conv2d, check_conv2d_backward, geometry
+from ._args import ConvGeometry, check_conv2d, check_conv2d_backward, geometry
 
+#: The CUDA C sources of the ladder (found by ``load_module(file, package="course_lib.conv")``).
+KERNELS_DIR = Path(__file__).resolve().parent / "kernels"
 INT_MAX = 2**31 - 1
 #: Threads per block of the 1-D "one thread per element" kernels.
 BLOCK_1D = 256
@@ -78,20 +81,20 @@ FORWARD_KERNELS = ("naive", "tiled", "im2col")
 
 @functools.lru_cache(maxsize=None)
 def _module(file: str, backend: str, schedule: str | None):
-    from . import load_module
+    from ..cuda import load_module
     opts = {} if schedule is None or backend == "cupy" else {"schedule": schedule}
-    return load_module(file, backend=backend, **opts)
+    return load_module(file, package=__package__, backend=backend, **opts)
 
 
 def get_kernel(name: str, backend: str | None = None, schedule: str | None = None):
     """The compiled kernel ``KERNELS[name]`` for ``backend`` (modules are cached)."""
-    from . import default_backend
+    from ..cuda import default_backend
     info = KERNELS[name]
     return _module(info.file, backend or default_backend(), schedule).get_function(info.function)
 
 
 def _resolve(backend: str | None) -> str:
-    from . import default_backend
+    from ..cuda import default_backend
     if backend is None:
         return default_backend()
     if backend not in ("cupy", "emulator"):
