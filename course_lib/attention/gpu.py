@@ -68,7 +68,8 @@ KERNELS: dict[str, KernelInfo] = {
                                              "LayerNorm dw, db partial sums: 32 columns x a group "
                                              "of rows per block, combined in shared memory"),
     "column_sum": KernelInfo("layernorm.cu", "column_sum",
-                             "adds the row-group partials of dw, db: one thread per column"),
+                             "adds the row-group partials of dw and db (read as one "
+                             "(groups, 2N) array): one thread per column"),
 }
 
 
@@ -194,10 +195,11 @@ def _prepare_mask(mask, shape: tuple, xp) -> tuple[Any, int]:
                          f"{tuple(shape)} (..., L, S)") from None
     L, S = shape[-2], shape[-1]
     lead = full.ndim - 2
+    # astype copies: a writable, contiguous array even when the broadcast view is read-only
     if all(st == 0 for st in full.strides[:lead]):
         plane = full[(0,) * lead] if lead else full
-        return xp.ascontiguousarray(plane).view(xp.uint8), L
-    return xp.ascontiguousarray(full).reshape(-1, S).view(xp.uint8), int(np.prod(shape[:-1]))
+        return plane.astype(np.uint8), L
+    return full.reshape(-1, S).astype(np.uint8), int(np.prod(shape[:-1]))
 
 
 def softmax(x, mask=None, is_causal: bool = False, variant: str = "warp",
@@ -351,15 +353,13 @@ def layer_norm_backward(dy, x, weight, mean, rstd, variant: str = "warp",
     get_kernel("layer_norm_backward_input", backend, schedule, sanitizer)(
         cfg["grid"], cfg["block"], (dyd, xd, w, md, rd, dx, *_i32(rows, N)))
     groups = layer_norm_param_groups(rows)
-    dw_part = xp.empty((groups, N), dtype=np.float32)
-    db_part = xp.empty((groups, N), dtype=np.float32)
+    part = xp.empty((groups, 2, N), dtype=np.float32)          # [g, 0] dw, [g, 1] db partials
     get_kernel("layer_norm_backward_params", backend, schedule, sanitizer)(
-        (-(-N // 32), groups), (32, LN_PARAM_ROWS), (dyd, xd, md, rd, dw_part, db_part, *_i32(rows, N)))
-    dw, db = xp.empty(N, dtype=np.float32), xp.empty(N, dtype=np.float32)
-    col = get_kernel("column_sum", backend, schedule, sanitizer)
-    for part, out in ((dw_part, dw), (db_part, db)):
-        col((-(-N // 256),), (256,), (part, out, *_i32(groups, N)))
-    return arr.out(dx), arr.out(dw), arr.out(db)
+        (-(-N // 32), groups), (32, LN_PARAM_ROWS), (dyd, xd, md, rd, part, *_i32(rows, N)))
+    dwdb = xp.empty(2 * N, dtype=np.float32)                   # part read as (groups, 2N)
+    get_kernel("column_sum", backend, schedule, sanitizer)(
+        (-(-2 * N // 256),), (256,), (part, dwdb, *_i32(groups, 2 * N)))
+    return arr.out(dx), arr.out(dwdb[:N]), arr.out(dwdb[N:])
 
 
 # --------------------------------------------------------------------------- attention pipeline
