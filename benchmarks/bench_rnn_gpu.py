@@ -1,0 +1,183 @@
+"""Time the fused LSTM/GRU sequence drivers against cuDNN (torch.nn.LSTM / GRU) on a GPU.
+
+    PYTHONPATH=$PWD python3 benchmarks/bench_rnn_gpu.py [--out benchmarks/results/gpu] [--quick]
+
+For each (T, B, H) (input size I = H, one layer, float32, TF32 off): our ``variant="stepwise"``
+driver (one input GEMM, then per step a cuBLAS GEMM and one fused pointwise launch), our
+``variant="persistent"`` driver (one cooperative launch for the whole sequence, where it is
+available and H is small enough), and cuDNN through torch.  Every driver's output is first
+compared with torch's; one that disagrees is reported and not timed.  Times: CUDA-event medians
+of one whole sequence (T steps, argument checks included), written as a Markdown table with the
+ratio ours / cuDNN side by side, and as JSON.  Without a GPU it says so and exits 0.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+# (T, B, H): launch-bound (small H, long T) to GEMM-bound (large H and B)
+SIZES = [(100, 1, 64), (100, 16, 64), (100, 64, 128), (100, 32, 256), (100, 64, 512),
+         (100, 64, 1024), (500, 8, 128), (20, 256, 256)]
+QUICK_SIZES = [(50, 1, 64), (50, 32, 256)]
+KINDS = ("lstm", "gru")
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def time_gpu(fn, *, trials: int = 7) -> float:
+    """Median milliseconds of one ``fn()`` call (CUDA events, after a warm-up call)."""
+    import cupy
+    fn()
+    cupy.cuda.Device().synchronize()
+    start, stop = cupy.cuda.Event(), cupy.cuda.Event()
+    times = []
+    for _ in range(trials):
+        start.record()
+        fn()
+        stop.record()
+        stop.synchronize()
+        times.append(cupy.cuda.get_elapsed_time(start, stop))
+    return float(np.median(times))
+
+
+def bench_size(kind: str, T: int, B: int, H: int) -> dict:
+    import cupy
+    import torch
+
+    from course_lib.rnn import gpu as rg
+
+    I = H
+    torch.manual_seed(0)
+    mod = (torch.nn.LSTM if kind == "lstm" else torch.nn.GRU)(I, H).cuda().float()
+    x_t = torch.randn(T, B, I, device="cuda")
+    h0_t = torch.randn(1, B, H, device="cuda")
+    c0_t = torch.randn(1, B, H, device="cuda")
+    weights = [cupy.asarray(p.detach()) for p in (mod.weight_ih_l0, mod.weight_hh_l0,
+                                                   mod.bias_ih_l0, mod.bias_hh_l0)]
+    x, h0, c0 = cupy.asarray(x_t), cupy.asarray(h0_t[0]), cupy.asarray(c0_t[0])
+    row = {"kind": kind, "T": T, "B": B, "H": H, "ms": {}, "max_abs_err": {}, "errors": {}}
+
+    def torch_run():
+        with torch.no_grad():
+            return mod(x_t, (h0_t, c0_t))[0] if kind == "lstm" else mod(x_t, h0_t)[0]
+
+    ref = cupy.asarray(torch_run())
+    for variant in rg.VARIANTS:
+        if kind == "lstm":
+            run = lambda v=variant: rg.lstm_layer_forward(x, *weights, h0, c0, variant=v,  # noqa: E731
+                                                          backend="cupy")[0]
+        else:
+            run = lambda v=variant: rg.gru_layer_forward(x, *weights, h0, variant=v,  # noqa: E731
+                                                         backend="cupy")[0]
+        try:
+            err = float(cupy.abs(run() - ref).max())
+            row["max_abs_err"][variant] = err
+            if not err <= 1e-4:
+                row["errors"][variant] = f"wrong result: max |y - torch| = {err:.3g}"
+                continue
+            row["ms"][variant] = time_gpu(run)
+        except Exception as exc:                     # e.g. persistent refuses a large H
+            row["errors"][variant] = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+    row["ms"]["cudnn"] = time_gpu(torch_run)
+    row["ratio"] = {k: v / row["ms"]["cudnn"] for k, v in row["ms"].items() if k != "cudnn"}
+    return row
+
+
+def to_markdown(result: dict) -> str:
+    env = result["env"]
+    lines = ["# LSTM / GRU sequence drivers vs cuDNN", "",
+             f"Machine: **{env.get('gpu', '?')}**, CuPy {env.get('cupy', '?')}, torch "
+             f"{env.get('torch', '?')} (cuDNN {env.get('cudnn', '?')}), host {env.get('host', '?')}. "
+             "One layer, I = H, float32, TF32 off. Time of one whole sequence (median of 7 CUDA-event "
+             "trials); ratio = ours / cuDNN (below 1: faster than cuDNN).", "",
+             "| layer | T | B | H | cuDNN ms | stepwise ms | stepwise / cuDNN | persistent ms "
+             "| persistent / cuDNN |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in result.get("rows", []):
+        cells = []
+        for v in ("stepwise", "persistent"):
+            if v in r["ms"]:
+                cells += [f"{r['ms'][v]:.3f}", f"{r['ratio'][v]:.2f}"]
+            else:
+                cells += ["error" if v in r["errors"] else "-", "-"]
+        lines.append(f"| {r['kind']} | {r['T']} | {r['B']} | {r['H']} | {r['ms']['cudnn']:.3f} | "
+                     + " | ".join(cells) + " |")
+    errs = [(r["kind"], r["T"], r["B"], r["H"], k, v) for r in result.get("rows", [])
+            for k, v in r["errors"].items()]
+    if errs:
+        lines += ["", "## Not timed", ""] + [f"- {k} T={t} B={b} H={h} {v}: {e}"
+                                             for k, t, b, h, v, e in errs]
+    return "\n".join(lines) + "\n"
+
+
+def environment() -> dict:
+    env = {"host": platform.node(), "python": platform.python_version()}
+    try:
+        import cupy
+        props = cupy.cuda.runtime.getDeviceProperties(0)
+        name = props["name"]
+        env["gpu"] = name.decode() if isinstance(name, bytes) else str(name)
+        env["cupy"] = cupy.__version__
+        import torch
+        env["torch"] = torch.__version__
+        env["cudnn"] = torch.backends.cudnn.version()
+    except Exception as exc:
+        env["error"] = repr(exc)
+    return env
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "gpu"))
+    ap.add_argument("--quick", action="store_true", help="two sizes only")
+    ap.add_argument("--budget-s", type=float, default=240.0,
+                    help="start no further size after this many seconds")
+    args = ap.parse_args(argv)
+    from course_lib.cuda import gpu_available
+    if not gpu_available():
+        log("no CUDA GPU visible to CuPy: nothing to benchmark (run this on a GPU machine)")
+        return 0
+    import torch
+    if not torch.cuda.is_available():
+        log("CuPy sees a GPU but torch has no CUDA: cuDNN cannot be timed, nothing to compare")
+        return 0
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    result = {"env": environment(), "rows": []}
+    log(f"environment: {result['env']}")
+    t0 = time.time()
+    for kind in KINDS:
+        for T, B, H in (QUICK_SIZES if args.quick else SIZES):
+            if time.time() - t0 > args.budget_s:
+                log(f"budget of {args.budget_s:.0f} s used up: skipping {kind} T={T} B={B} H={H}")
+                continue
+            try:
+                row = bench_size(kind, T, B, H)
+            except Exception:
+                log(traceback.format_exc(limit=3))
+                continue
+            result["rows"].append(row)
+            log(f"  {kind} T={T} B={B} H={H} " + "  ".join(f"{k}={v:.3f}ms" for k, v in row["ms"].items())
+                + ("  " + "; ".join(f"{k}: {v}" for k, v in row["errors"].items()) if row["errors"] else ""))
+            (out / "bench_rnn_gpu.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+            (out / "bench_rnn_gpu.md").write_text(to_markdown(result))
+    log(to_markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
