@@ -1,2 +1,3 @@
-// Emulator stand-in for <cuda_fp16.h>: everything it declares comes from simt.h (force-included).
+// Emulator stand-in for <cuda_fp16.h>: __half, __half2 and their intrinsics come from simt_half.h,
+// which simt.h (force-included) includes.
 #pragma once
