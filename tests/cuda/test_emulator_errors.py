@@ -48,9 +48,11 @@ def test_early_return_before_barrier_is_a_deadlock(bugs):
         bugs.get_function("early_return_barrier")((1,), (128,), (x, out, np.int32(100)))
 
 
-def test_shuffle_with_exited_lane(bugs):
+def test_shuffle_reading_an_exited_lane(bugs):
+    # lanes 100..127 returned; in warp 3, lane 0 (thread 96) reads lane 16 (thread 112)
     x, out = np.ones(100, np.float32), np.zeros(100, np.float32)
-    with pytest.raises(cuda.WarpSyncError, match=r"__shfl_down_sync.*planted_bugs\.cu:61.*already returned"):
+    with pytest.raises(cuda.WarpSyncError, match=r"shuffle_after_return: __shfl_down_sync.*planted_bugs\.cu:61"
+                                                 r".*thread \(96,0,0\).*reads lane 16, which has already returned"):
         bugs.get_function("shuffle_after_return")((1,), (128,), (x, out, np.int32(100)))
 
 
@@ -60,10 +62,12 @@ def test_out_of_bounds_write_faults_instead_of_corrupting(bugs):
         bugs.get_function("scale_no_bounds_check")((8,), (1024,), (x, out, np.float32(2), np.int32(100)))
 
 
-def test_warp_mask_with_missing_lanes():
+def test_full_mask_read_of_a_lane_that_does_not_exist():
+    # a 16-thread block: lanes 16..31 do not exist; xor 16 reads them
     src = r'''extern "C" __global__ void k(float* x) {
-        x[threadIdx.x] = __shfl_xor_sync(0xffffffffu, x[threadIdx.x], 1); }'''
-    with pytest.raises(cuda.WarpSyncError, match="only 16 lane"):
+        x[threadIdx.x] = __shfl_xor_sync(0xffffffffu, x[threadIdx.x], 16); }'''
+    with pytest.raises(cuda.WarpSyncError, match=r"k: __shfl_xor_sync.*<kernel>\.cu:2.*lane 0\) reads lane 16, "
+                                                 r"which does not exist \(the block has 16 threads\)"):
         cuda.RawKernel(src, "k", backend="emulator")((1,), (16,), (np.zeros(16, np.float32),))
 
 

@@ -37,12 +37,13 @@ extern thread_local dim3 gridDim;
 namespace __simt {
 enum WarpOp {
     SHFL_IDX = 0, SHFL_UP, SHFL_DOWN, SHFL_XOR, BALLOT, ANY, ALL, SYNCWARP, MATCH_ANY, MATCH_ALL,
-    REDUCE_ADD, REDUCE_MIN, REDUCE_MAX, REDUCE_UMIN, REDUCE_UMAX, REDUCE_AND, REDUCE_OR, REDUCE_XOR
+    REDUCE_ADD, REDUCE_MIN, REDUCE_MAX, REDUCE_UMIN, REDUCE_UMAX, REDUCE_AND, REDUCE_OR, REDUCE_XOR,
+    ACTIVEMASK
 };
 // kind: 0 __syncthreads, 1 _count, 2 _and, 3 _or; returns the count / and / or result
 int syncthreads(int kind, int pred, const char* file, int line);
 uint64_t warp_op(int op, unsigned mask, uint64_t value, int arg, int width, const char* file, int line);
-unsigned activemask();
+unsigned activemask(const char* file, int line);
 unsigned lane_id();
 void* dynamic_smem();
 [[noreturn]] void fail(const char* what, const char* file, int line);
@@ -107,10 +108,16 @@ template <class T> inline T __simt_shfl_xor_sync(const char* f, int l, unsigned 
 #define __ballot_sync(m, p) ((unsigned)::__simt::warp_op(::__simt::BALLOT, (m), (p) ? 1 : 0, 0, 32, __FILE__, __LINE__))
 #define __any_sync(m, p) ((int)::__simt::warp_op(::__simt::ANY, (m), (p) ? 1 : 0, 0, 32, __FILE__, __LINE__))
 #define __all_sync(m, p) ((int)::__simt::warp_op(::__simt::ALL, (m), (p) ? 1 : 0, 0, 32, __FILE__, __LINE__))
-#define __syncwarp(...) __simt_syncwarp(__FILE__, __LINE__, ##__VA_ARGS__)
-inline void __simt_syncwarp(const char* f, int l, unsigned m = 0xffffffffu) {
-    ::__simt::warp_op(::__simt::SYNCWARP, m, 0, 0, 32, f, l); }
-#define __activemask() ::__simt::activemask()
+// __syncwarp() and __syncwarp(mask): the call site is bound first, then the optional mask is
+// applied, so no comma has to vanish when the argument list is empty.
+namespace __simt {
+struct SyncwarpAt {
+    const char* f; int l;
+    void operator()(unsigned m = 0xffffffffu) const { warp_op(SYNCWARP, m, 0, 0, 32, f, l); }
+};
+}  // namespace __simt
+#define __syncwarp(...) (::__simt::SyncwarpAt{__FILE__, __LINE__}(__VA_ARGS__))
+#define __activemask() ::__simt::activemask(__FILE__, __LINE__)
 #define __match_any_sync(m, v) ((unsigned)::__simt::warp_op(::__simt::MATCH_ANY, (m), ::__simt::to_bits(v), 0, 32, __FILE__, __LINE__))
 #define __match_all_sync(m, v, pred) __simt_match_all(__FILE__, __LINE__, (m), ::__simt::to_bits(v), (pred))
 inline unsigned __simt_match_all(const char* f, int l, unsigned m, uint64_t v, int* pred) {

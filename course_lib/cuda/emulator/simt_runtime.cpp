@@ -66,7 +66,7 @@ const char* op_name(int op) {
                                   "__match_any_sync", "__match_all_sync", "__reduce_add_sync",
                                   "__reduce_min_sync", "__reduce_max_sync", "__reduce_min_sync",
                                   "__reduce_max_sync", "__reduce_and_sync", "__reduce_or_sync",
-                                  "__reduce_xor_sync"};
+                                  "__reduce_xor_sync", "__activemask"};
     return (op >= 0 && op < (int)(sizeof(names) / sizeof(names[0]))) ? names[op] : "warp operation";
 }
 const char* barrier_name(int kind) {
@@ -254,16 +254,35 @@ void fiber_main() {
 }
 
 // ------------------------------------------------------------------------ warp resolution
+// CUDA's rule for the *_sync warp operations: the calling lane is in the mask, and every lane
+// named in the mask that has not exited must reach the same operation with the same mask. Lanes
+// that have returned, or that do not exist (a block of 16 threads has a half warp), do not take
+// part. A lane reads undefined data when it reads a lane that does not take part: reported.
 unsigned lane_bits_existing(Worker* w, int warp) {
     int first = warp * 32, cnt = std::min(32, w->n - first);
     return cnt >= 32 ? 0xffffffffu : ((1u << cnt) - 1u);
 }
 
-uint64_t compute_warp(Worker* w, int warp, int lane, const Fiber& me) {
+unsigned lane_bits_live(Worker* w, int warp) {
+    unsigned live = lane_bits_existing(w, warp);
+    for (int l = 0; l < 32; ++l)
+        if ((live >> l & 1u) && w->fibers[warp * 32 + l].state == EXITED) live &= ~(1u << l);
+    return live;
+}
+
+// Why lane `src` of warp `warp` does not take part in an operation with mask `m`.
+std::string why_inactive(Worker* w, int warp, int src, unsigned m) {
+    if (!(lane_bits_existing(w, warp) >> src & 1u))
+        return "which does not exist (the block has " + std::to_string(w->n) + " threads)";
+    if (!(m >> src & 1u)) return "which is not in the mask";
+    return "which has already returned";
+}
+
+// Result of the operation for `lane`; `active`: the lanes taking part. Sets *bad_src to the lane
+// read when that lane is not active (a shuffle from an inactive lane).
+uint64_t compute_warp(Worker* w, int warp, int lane, const Fiber& me, unsigned active, int* bad_src) {
     const int base = warp * 32;
-    const unsigned m = me.mask;
     auto lane_val = [&](int l) { return w->fibers[base + l].val; };
-    const uint64_t poison = ~0ull;
     int width = me.width, src = lane;
     switch (me.wop) {
         case __simt::SHFL_IDX: src = (lane & ~(width - 1)) | (me.arg & (width - 1)); break;
@@ -276,22 +295,22 @@ uint64_t compute_warp(Worker* w, int warp, int lane, const Fiber& me) {
         }
         case __simt::BALLOT: case __simt::ANY: case __simt::ALL: {
             unsigned b = 0;
-            for (int l = 0; l < 32; ++l) if ((m >> l & 1u) && lane_val(l)) b |= 1u << l;
+            for (int l = 0; l < 32; ++l) if ((active >> l & 1u) && lane_val(l)) b |= 1u << l;
             if (me.wop == __simt::BALLOT) return b;
             if (me.wop == __simt::ANY) return b != 0;
-            return b == m;
+            return b == active;
         }
         case __simt::SYNCWARP: return 0;
         case __simt::MATCH_ANY: case __simt::MATCH_ALL: {
             unsigned b = 0;
-            for (int l = 0; l < 32; ++l) if ((m >> l & 1u) && lane_val(l) == me.val) b |= 1u << l;
+            for (int l = 0; l < 32; ++l) if ((active >> l & 1u) && lane_val(l) == me.val) b |= 1u << l;
             if (me.wop == __simt::MATCH_ANY) return b;
-            return b == m ? m : 0;
+            return b == active ? active : 0;
         }
         default: {      // reductions over 32-bit values
             uint64_t acc = 0; bool first = true;
             for (int l = 0; l < 32; ++l) {
-                if (!(m >> l & 1u)) continue;
+                if (!(active >> l & 1u)) continue;
                 uint32_t v = (uint32_t)lane_val(l);
                 if (first) { acc = v; first = false; continue; }
                 uint32_t a = (uint32_t)acc;
@@ -310,41 +329,71 @@ uint64_t compute_warp(Worker* w, int warp, int lane, const Fiber& me) {
             return acc;
         }
     }
-    if (!(m >> src & 1u)) return poison;            // reading an inactive lane: undefined on a GPU
+    if (!(active >> src & 1u)) { *bad_src = src; return ~0ull; }
     return lane_val(src);
 }
 
-// Release every warp operation whose mask lanes have all arrived. Returns true on progress.
+// Release every warp operation whose live mask lanes have all arrived. Returns true on progress;
+// a read from an inactive lane records an error and aborts the block.
 bool resolve_warps(Worker* w) {
     bool progress = false;
     int nwarps = (w->n + 31) / 32;
     for (int wi = 0; wi < nwarps; ++wi) {
         const int base = wi * 32;
         const unsigned exist = lane_bits_existing(w, wi);
+        const unsigned live = lane_bits_live(w, wi);
         unsigned done = 0;
         for (int l = 0; l < 32; ++l) {
             if (!(exist >> l & 1u) || (done >> l & 1u)) continue;
             Fiber& f = w->fibers[base + l];
             if (f.state != AT_WARP) continue;
-            unsigned m = f.mask;
-            if (m & ~exist) continue;
+            if (f.wop == __simt::ACTIVEMASK) {
+                // __activemask(): the lanes that reached this same call together (converged)
+                unsigned group = 0;
+                for (int k = 0; k < 32; ++k) {
+                    const Fiber& g = w->fibers[base + k];
+                    if ((exist >> k & 1u) && g.state == AT_WARP && g.wop == __simt::ACTIVEMASK &&
+                        g.line == f.line && strcmp(g.file, f.file) == 0) group |= 1u << k;
+                }
+                for (int k = 0; k < 32; ++k)
+                    if (group >> k & 1u) { w->fibers[base + k].res = group; w->fibers[base + k].state = RUNNABLE; }
+                done |= group;
+                progress = true;
+                continue;
+            }
+            const unsigned m = f.mask, active = m & live;
             bool complete = true;
             for (int k = 0; k < 32 && complete; ++k)
-                if (m >> k & 1u) {
+                if (active >> k & 1u) {
                     const Fiber& g = w->fibers[base + k];
                     complete = g.state == AT_WARP && g.mask == m && g.wop == f.wop;
                 }
             if (!complete) continue;
+            for (int k = 0; k < 32; ++k) {
+                if (!(active >> k & 1u)) continue;
+                Fiber& g = w->fibers[base + k];
+                int bad = -1;
+                g.res = compute_warp(w, wi, k, g, active, &bad);
+                if (bad >= 0) {
+                    char buf[700];
+                    snprintf(buf, sizeof buf, "%s(mask=0x%08x) at %s:%d in %s (warp %d, lane %d) reads lane %d, "
+                             "%s; the value read from a lane that does not take part is undefined on a GPU "
+                             "(only the lanes named in the mask that have not exited take part)",
+                             op_name(g.wop), g.mask, g.file, g.line, where(w, base + k).c_str(), wi, k, bad,
+                             why_inactive(w, wi, bad, m).c_str());
+                    record_error(w->L, E_WARP, buf);
+                    w->aborted = true;
+                    return progress;
+                }
+            }
             for (int k = 0; k < 32; ++k)
-                if (m >> k & 1u) w->fibers[base + k].res = compute_warp(w, wi, k, w->fibers[base + k]);
-            for (int k = 0; k < 32; ++k)
-                if (m >> k & 1u) {
+                if (active >> k & 1u) {
                     w->fibers[base + k].state = RUNNABLE;
                     if (w->L->mode == TSAN)
                         for (int j = 0; j < 32; ++j)
-                            if (m >> j & 1u) acquire_as(w, base + k, &w->lane_sync[base + j]);
+                            if (active >> j & 1u) acquire_as(w, base + k, &w->lane_sync[base + j]);
                 }
-            done |= m;
+            done |= active;
             progress = true;
         }
     }
@@ -355,24 +404,14 @@ bool resolve_warps(Worker* w) {
 std::string diagnose_warp(Worker* w, int t) {
     const Fiber& f = w->fibers[t];
     const int wi = t / 32, base = wi * 32, lane = t % 32;
-    const unsigned exist = lane_bits_existing(w, wi);
+    const unsigned live = lane_bits_live(w, wi);
     char head[256];
     snprintf(head, sizeof head, "%s(mask=0x%08x) at %s:%d in %s (warp %d, lane %d): ", op_name(f.wop),
              f.mask, f.file, f.line, where(w, t).c_str(), wi, lane);
     for (int k = 0; k < 32; ++k) {
-        if (!(f.mask >> k & 1u)) continue;
+        if (!(f.mask >> k & 1u) || !(live >> k & 1u)) continue;
         char buf[512];
-        if (!(exist >> k & 1u)) {
-            snprintf(buf, sizeof buf, "the mask names lane %d, but this warp has only %d lane(s) "
-                     "(block of %d threads); use a mask of the lanes that exist", k, __builtin_popcount(exist), w->n);
-            return head + std::string(buf);
-        }
         const Fiber& g = w->fibers[base + k];
-        if (g.state == EXITED) {
-            snprintf(buf, sizeof buf, "the mask names lane %d, which has already returned; every lane "
-                     "named in the mask must reach the same warp operation", k);
-            return head + std::string(buf);
-        }
         if (g.state == AT_BARRIER) {
             snprintf(buf, sizeof buf, "the mask names lane %d, which waits at %s at %s instead",
                      k, barrier_name(g.bar_kind), site(g).c_str());
@@ -422,7 +461,9 @@ void run_block(Worker* w, long long b) {
             run_fiber(w, t);
             if (w->aborted) return;
         }
-        if (resolve_warps(w)) continue;
+        const bool progress = resolve_warps(w);
+        if (w->aborted) return;
+        if (progress) continue;
         int exited = 0, at_bar = 0, at_warp = -1, first_bar = -1, first_exit = -1;
         for (int t = 0; t < n; ++t) {
             const Fiber& f = w->fibers[t];
@@ -680,13 +721,9 @@ uint64_t warp_op(int op, unsigned mask, uint64_t value, int arg, int width, cons
     return f.res;
 }
 
-unsigned activemask() {
-    Worker* w = tl_w;
-    int wi = w->cur / 32;
-    unsigned m = 0;
-    for (int l = 0; l < 32 && wi * 32 + l < w->n; ++l)
-        if (w->fibers[wi * 32 + l].state != EXITED) m |= 1u << l;
-    return m;
+unsigned activemask(const char* file, int line) {
+    // a scheduling point: the lanes that reach this call together form the mask (see resolve_warps)
+    return (unsigned)warp_op(ACTIVEMASK, 1u << lane_id(), 0, 0, 32, file, line);
 }
 
 unsigned lane_id() { return (unsigned)(tl_w->cur % 32); }

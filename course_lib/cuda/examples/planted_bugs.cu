@@ -53,7 +53,7 @@ extern "C" __global__ void early_return_barrier(const float* __restrict__ x, flo
     out[i] = buf[(threadIdx.x + 1) % blockDim.x];
 }
 
-// BUG: the full-warp mask names lanes that have already returned.
+// BUG: lanes past the end return, then the shuffles of the last warp read them (undefined values).
 extern "C" __global__ void shuffle_after_return(const float* __restrict__ x, float* __restrict__ out, int n) {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
