@@ -426,27 +426,45 @@ def attention(q, k, v, attn_mask=None, is_causal: bool = False, scale: float | N
     backend = _resolve(backend)
     arr = _Arrays(backend, {"q": q, "k": k, "v": v, "attn_mask": attn_mask})
     xp = arr.xp
-    qd, kd, vd = arr.put(q), arr.put(k), arr.put(v)
-    scores = xp.matmul(qd * np.float32(scale), xp.swapaxes(kd, -1, -2))       # (..., L, S)
-    if scores.shape != (*batch, L, S):          # k, v with more batch axes than q
-        scores = xp.broadcast_to(scores, (*batch, L, S)).copy()
-    mask8, mask_rows = xp.zeros(1, dtype=np.uint8), 0
+    mask8, mask_rows, additive = None, 0, None
     if attn_mask is not None:
         md = xp.asarray(attn_mask)
         if md.dtype == np.bool_:
-            mask8, mask_rows = _prepare_mask(md, scores.shape, xp)
+            mask8, mask_rows = _prepare_mask(md, (*batch, L, S), xp)
         else:
             if not bool((~xp.isnan(md) & (md != np.inf)).all()):
                 raise ValueError(f"attn_mask (shape {tuple(md.shape)}) contains NaN or +inf; "
                                  "use -inf for 'never'")
-            scores += md
-    rows = scores.size // S
-    _check_rows("scores", rows)
+            additive = md
+    _check_rows("scores", int(np.prod(batch, dtype=np.int64)) * L)
+    out = launch_attention(arr.put(q), arr.put(k), arr.put(v), is_causal, scale, variant, backend,
+                           mask8=mask8, mask_rows=mask_rows, additive_mask=additive,
+                           schedule=schedule, sanitizer=sanitizer)
+    return arr.out(out)
+
+
+def launch_attention(q, k, v, is_causal: bool = False, scale: float | None = None,
+                     variant: str = "warp", backend: str = "cupy", *, mask8=None, mask_rows: int = 0,
+                     additive_mask=None, schedule: str | None = None, sanitizer: str | None = None):
+    """The three steps of :func:`attention` on arrays already on ``backend``'s side; no checks
+    (for benchmarks).  ``mask8``/``mask_rows``: a boolean mask prepared as for the softmax kernel;
+    ``additive_mask``: a float32 array added to the scores."""
+    xp = np if backend == "emulator" else __import__("cupy")
+    L, S, E = q.shape[-2], k.shape[-2], q.shape[-1]
+    scale = 1.0 / math.sqrt(E) if scale is None else scale
+    scores = xp.matmul(q * np.float32(scale), xp.swapaxes(k, -1, -2))          # (..., L, S)
+    batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    if scores.shape != (*batch, L, S):          # k, v with more batch axes than q
+        scores = xp.broadcast_to(scores, (*batch, L, S)).copy()
+    if additive_mask is not None:
+        scores += additive_mask
+    if mask8 is None:
+        mask8, mask_rows = xp.zeros(1, dtype=np.uint8), 0     # never read: mask_rows = 0
     probs = xp.empty_like(scores)
-    launch_softmax(scores, mask8, probs, rows, L, S, mask_rows, is_causal, variant, backend,
-                   schedule, sanitizer)
-    del scores
-    return arr.out(xp.matmul(probs, vd))
+    launch_softmax(scores, mask8, probs, scores.size // S, L, S, mask_rows, is_causal, variant,
+                   backend, schedule, sanitizer)
+    del scores                                  # the second GEMM may reuse its memory
+    return xp.matmul(probs, v)
 
 
 def attention_intermediate_bytes(q_shape, k_shape, dtype_bytes: int = 4) -> dict[str, int]:
