@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import re
 
 _PREFIXES = ("scipy_openblas", "openblas")
 
 
+@functools.lru_cache(maxsize=1)
 def _openblas():
     try:
         with open("/proc/self/maps") as f:

@@ -34,6 +34,7 @@ import math
 import numpy as np
 
 from .._validate import check_array
+from .blas_threads import blas_threads
 from .dropout import Dropout
 from .heads import merge_heads, split_heads
 from .linear import Linear, linear, uniform_init
@@ -41,6 +42,12 @@ from .masks import FLOATS, causal_mask
 from .module import (Module, as_rng, check_float_dtype, copy_into_torch, torch_dtype,
                      torch_dtype_to_numpy, torch_state_to_numpy)
 from .softmax import softmax_, softmax_backward_
+
+
+# The per-head products are many small GEMMs (e.g. 64 of 128 x 64 x 128).  OpenBLAS
+# splits each one over its threads, and the hand-off costs more than the product, so
+# they run single-threaded; the large projection GEMMs keep every thread.
+HEAD_GEMM_THREADS: int | None = 1
 
 
 def _positive_int(name, n):
@@ -189,15 +196,16 @@ class MultiHeadAttention(Module):
         qh = split_heads(qp, H, seq_first=seq_first) * scale     # (N, H, L, Dh), scaled
         kh = split_heads(kp, H, seq_first=seq_first)              # (N, H, S, Dh)
         vh = split_heads(vp, H, seq_first=seq_first)              # (N, H, S, Dh)
-        scores = np.matmul(qh, kh.swapaxes(-1, -2))               # (N, H, L, S)
-        for m in masks:
-            if m.dtype == np.bool_:
-                np.copyto(scores, -np.inf, where=m)
-            else:
-                scores += m.astype(scores.dtype, copy=False)
-        probs = softmax_(scores)
-        probs_d = self.attn_dropout(probs)
-        oh = np.matmul(probs_d, vh)                               # (N, H, L, Dh)
+        with blas_threads(HEAD_GEMM_THREADS):
+            scores = np.matmul(qh, kh.swapaxes(-1, -2))           # (N, H, L, S)
+            for m in masks:
+                if m.dtype == np.bool_:
+                    np.copyto(scores, -np.inf, where=m)
+                else:
+                    scores += m.astype(scores.dtype, copy=False)
+            probs = softmax_(scores)
+            probs_d = self.attn_dropout(probs)
+            oh = np.matmul(probs_d, vh)                           # (N, H, L, Dh)
         merged = merge_heads(oh, seq_first=seq_first)             # (N, L, E) or (L, N, E)
         out = self.out_proj(merged)
         self._cache = dict(inputs=(q_in, k_in, v_in), heads=(qh, kh, vh), probs=probs,
@@ -226,11 +234,12 @@ class MultiHeadAttention(Module):
         dout = dout if c["batched"] else dout[None]
         dmerged = self.out_proj.backward(dout)
         doh = split_heads(dmerged, self.num_heads, seq_first=seq_first)
-        dvh = np.matmul(probs_d.swapaxes(-1, -2), doh)            # (N, H, S, Dh)
-        dprobs = self.attn_dropout.backward(np.matmul(doh, vh.swapaxes(-1, -2)))
-        ds = softmax_backward_(dprobs, probs)                      # (N, H, L, S)
-        dqh = np.matmul(ds, kh) * scale                            # qh already holds the scale
-        dkh = np.matmul(ds.swapaxes(-1, -2), qh)
+        with blas_threads(HEAD_GEMM_THREADS):
+            dvh = np.matmul(probs_d.swapaxes(-1, -2), doh)        # (N, H, S, Dh)
+            dprobs = self.attn_dropout.backward(np.matmul(doh, vh.swapaxes(-1, -2)))
+            ds = softmax_backward_(dprobs, probs)                  # (N, H, L, S)
+            dqh = np.matmul(ds, kh) * scale                        # qh already holds the scale
+            dkh = np.matmul(ds.swapaxes(-1, -2), qh)
         grads_w, grads_b, dx = [], [], []
         for dh, x, (w, b) in zip((dqh, dkh, dvh), (q_in, k_in, v_in), self._proj_weights()):
             dp = merge_heads(dh, seq_first=seq_first)             # (.., E) in x's layout
