@@ -26,6 +26,10 @@ Sequence drivers (x (T, B, I), torch's weight layout; see :func:`lstm_layer_forw
     y, h_n, c_n = lstm_layer_forward(x, weight_ih, weight_hh, bias_ih, bias_hh, h0, c0)
     y, h_n = gru_layer_forward(x, weight_ih, weight_hh, bias_ih, bias_hh, h0)
 
+``variant="stepwise"`` launches a GEMM and the pointwise kernel per step (2T launches);
+``variant="persistent"`` (``kernels/persistent.cu``, small H only) runs the whole recurrence in
+one cooperative launch with W_hh held in shared memory and a grid-wide barrier between steps.
+
 ``backend=None`` picks CuPy when a GPU is present, else the CPU SIMT emulator; NumPy in -> NumPy
 out on either backend, CuPy in -> CuPy out.  ``schedule`` and ``sanitizer`` are emulator options
 (thread order ``"forward" | "reverse" | "random"``; ``"address"`` / ``"thread"`` sanitizer builds).
@@ -45,6 +49,11 @@ KERNELS_DIR = Path(__file__).resolve().parent / "kernels"
 BLOCK = 256
 INT_MAX = 2**31 - 1
 VARIANTS = ("stepwise", "persistent")
+#: The persistent kernels use at most this many blocks (all resident at once: fewer than the
+#: SMs of any GPU the course targets, T4's 40 included) ...
+PERSISTENT_MAX_BLOCKS = 32
+#: ... and at most this much shared memory per block (the default limit, no opt-in needed).
+PERSISTENT_SMEM = 48 * 1024
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,8 @@ class KernelInfo:
     file: str
     function: str
     description: str
+    #: launched cooperatively (all blocks resident; ``this_grid().sync()`` allowed)
+    cooperative: bool = False
 
     @property
     def path(self) -> Path:
@@ -80,6 +91,13 @@ KERNELS: dict[str, KernelInfo] = {
     "gru_backward": KernelInfo("gru_pointwise.cu", "gru_pointwise_backward",
                                "dh and saved gates -> dgi, dgh (B, 3H) and the direct part "
                                "dh * z of dh_prev"),
+    "lstm_persistent": KernelInfo("persistent.cu", "lstm_persistent",
+                                  "whole LSTM sequence in one cooperative launch: W_hh slices in "
+                                  "shared memory, recurrent dot products + pointwise step, grid "
+                                  "barrier between steps", cooperative=True),
+    "gru_persistent": KernelInfo("persistent.cu", "gru_persistent",
+                                 "whole GRU sequence in one cooperative launch, same scheme",
+                                 cooperative=True),
 }
 
 
@@ -133,9 +151,10 @@ def _check_float32(**arrays: Any) -> None:
 
 
 @functools.lru_cache(maxsize=None)
-def _module(file: str, backend: str, schedule: str | None, sanitizer: str | None):
+def _module(file: str, backend: str, schedule: str | None, sanitizer: str | None,
+            cooperative: bool):
     from ..cuda import load_module
-    opts: dict[str, Any] = {}
+    opts: dict[str, Any] = {"enable_cooperative_groups": True} if cooperative else {}
     if backend == "emulator":
         if schedule is not None:
             opts["schedule"] = schedule
@@ -148,7 +167,8 @@ def get_kernel(name: str, backend: str | None = None, schedule: str | None = Non
                sanitizer: str | None = None):
     """The compiled kernel ``KERNELS[name]`` for ``backend`` (modules are cached)."""
     info = KERNELS[name]
-    return _module(info.file, _resolve(backend), schedule, sanitizer).get_function(info.function)
+    module = _module(info.file, _resolve(backend), schedule, sanitizer, info.cooperative)
+    return module.get_function(info.function)
 
 
 def _grid(n: int) -> tuple[tuple[int], tuple[int]]:
@@ -306,6 +326,32 @@ def gru_cell_pointwise_backward(dh, saved, h_prev, backend: str | None = None,
 
 # --------------------------------------------------------------------------- sequence drivers
 
+def persistent_launch_config(B: int, H: int, gates: int) -> dict:
+    """Grid, block and shared memory of ``lstm_persistent`` (gates=4) / ``gru_persistent`` (3).
+
+    ``U = ceil(H / 32)`` hidden units per block, ``grid = ceil(H / U) <= 32`` blocks (all must be
+    resident at once under a cooperative launch), each holding its ``gates * U`` rows of W_hh in
+    ``4 * gates * U * H`` bytes of shared memory, at most 48 KiB: so H <= 307 for the LSTM
+    (H = 256: U = 8, 32 KiB), H <= 352 for the GRU.  Threads: whole warps covering the block's B*U
+    (sequence, unit) pairs, at most 256 (more pairs are strided).  Larger H raises ValueError:
+    use ``variant="stepwise"``, which is GEMM-bound there anyway.
+    """
+    U = -(-H // PERSISTENT_MAX_BLOCKS)
+    smem = 4 * gates * U * H
+    if smem > PERSISTENT_SMEM:
+        raise ValueError(f"variant='persistent' keeps W_hh on chip: H={H} needs {smem} bytes of "
+                         f"shared memory per block (limit {PERSISTENT_SMEM}); use "
+                         "variant='stepwise' for this hidden size")
+    threads = min(BLOCK, 32 * -(-B * U // 32))
+    return dict(grid=(-(-H // U),), block=(threads,), shared_mem=smem, units=U)
+
+
+def _launch_persistent(name: str, cfg: dict, args: tuple, backend: str, schedule, sanitizer):
+    # the module was built with enable_cooperative_groups=True (KernelInfo.cooperative)
+    kernel = get_kernel(name, backend, schedule, sanitizer)
+    kernel(cfg["grid"], cfg["block"], args, shared_mem=cfg["shared_mem"])
+
+
 def _check_layer(x, weight_ih, weight_hh, bias_ih, bias_hh, gates: int, states: dict):
     """Shapes of a one-layer call; returns (T, B, I, H)."""
     T, B, I = _check("x", x, None, "(T, B, I)", 3)
@@ -343,6 +389,13 @@ def lstm_layer_forward(x, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=N
     ((T*B, I) x (I, 4H), biases folded in), then per step one recurrent GEMM
     ``h_{t-1} W_hh^T`` (cuBLAS through ``cupy.matmul`` on a GPU, NumPy on the emulator) and one
     launch of ``lstm_pointwise_forward`` writing h_t straight into ``y[t]``: 2 launches per step.
+    Per step the pointwise part moves 7BH floats; the GEMM reads W_hh (16H^2 bytes) again.
+
+    ``variant="persistent"``: the same input GEMM, then ONE cooperative launch of
+    ``lstm_persistent`` for all T steps (:func:`persistent_launch_config`; H <= 307): each block
+    keeps its rows of W_hh in shared memory for the whole sequence, computes its units' recurrent
+    dot products and pointwise step, and waits at a grid-wide barrier for h_t.  W_hh is read from
+    global memory once per sequence instead of T times, and T*2 launches become 1.
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
@@ -355,13 +408,19 @@ def lstm_layer_forward(x, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=N
     xp = arr.xp
     h0 = xp.zeros((B, H), np.float32) if h0 is None else h0
     c0 = xp.zeros((B, H), np.float32) if c0 is None else c0
-    if variant == "persistent":
-        raise NotImplementedError("variant='persistent' needs cooperative launches in the emulator")
     # all T input projections in one GEMM; both biases folded in once
     xproj = xp.matmul(x.reshape(T * B, I), w_ih.T)
     if b_ih is not None:
         xproj += b_ih + b_hh
     xproj = xproj.reshape(T, B, 4 * H)
+    if variant == "persistent":
+        cfg = persistent_launch_config(B, H, 4)
+        y = xp.empty((T, B, H), np.float32)
+        c = xp.array(c0, dtype=np.float32)           # updated in place, c_T at the end
+        _launch_persistent("lstm_persistent", cfg,
+                           (xproj, w_hh, h0, c0, y, c, *(np.int32(v) for v in (T, B, H, cfg["units"]))),
+                           backend, schedule, sanitizer)
+        return arr.out(y), arr.out(xp.ascontiguousarray(y[T - 1])), arr.out(c)
     w_hh_t = xp.ascontiguousarray(w_hh.T)                # (H, 4H): one transpose, not T
     y = xp.empty((T, B, H), np.float32)
     c_bufs = (xp.empty((B, H), np.float32), xp.empty((B, H), np.float32))
@@ -388,6 +447,8 @@ def gru_layer_forward(x, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=No
     ``"stepwise"``: input projections ``x W_ih^T + b_ih`` for all steps in one GEMM, then per step
     ``gh = h_{t-1} W_hh^T + b_hh`` (one GEMM) and one ``gru_pointwise_forward`` launch.  The biases
     cannot be folded together as in the LSTM: b_hn sits inside ``r * (W_hn h + b_hn)``.
+    ``"persistent"``: one cooperative launch of ``gru_persistent`` for the whole sequence, as for
+    the LSTM (H <= 352).
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
@@ -399,12 +460,18 @@ def gru_layer_forward(x, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=No
     x, w_ih, w_hh, b_ih, b_hh, h0 = (arr.put(a) for a in named.values())
     xp = arr.xp
     h0 = xp.zeros((B, H), np.float32) if h0 is None else h0
-    if variant == "persistent":
-        raise NotImplementedError("variant='persistent' needs cooperative launches in the emulator")
     gi_all = xp.matmul(x.reshape(T * B, I), w_ih.T)
     if b_ih is not None:
         gi_all += b_ih
     gi_all = gi_all.reshape(T, B, 3 * H)
+    if variant == "persistent":
+        cfg = persistent_launch_config(B, H, 3)
+        y = xp.empty((T, B, H), np.float32)
+        b_hh = xp.zeros(3 * H, np.float32) if b_hh is None else b_hh
+        _launch_persistent("gru_persistent", cfg,
+                           (gi_all, w_hh, b_hh, h0, y, *(np.int32(v) for v in (T, B, H, cfg["units"]))),
+                           backend, schedule, sanitizer)
+        return arr.out(y), arr.out(xp.ascontiguousarray(y[T - 1]))
     w_hh_t = xp.ascontiguousarray(w_hh.T)
     y = xp.empty((T, B, H), np.float32)
     gh = xp.empty((B, 3 * H), np.float32)

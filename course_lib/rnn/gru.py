@@ -78,7 +78,8 @@ def gru_layer(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarra
     T, B, I = x.shape
     H = w_hh.shape[1]
     dt = x.dtype
-    acts = (np.ascontiguousarray(x).reshape(T * B, I) @ w_ih.T).reshape(T, B, 3 * H)
+    acts = (np.ascontiguousarray(x).reshape(T * B, I)
+            @ np.ascontiguousarray(w_ih.T)).reshape(T, B, 3 * H)
     if b_ih is not None:
         acts += b_ih
     bh = np.zeros(3 * H, dt) if b_hh is None else b_hh
@@ -86,12 +87,14 @@ def gru_layer(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarra
     h[0] = h0
     rec_n = np.empty((T, B, H), dt)
     rec = np.empty((B, 3 * H), dt)
-    w_rz_T, w_n_T = w_hh[:2 * H].T, w_hh[2 * H:].T
+    # contiguous transposed weights: faster small GEMMs than transposed views
+    w_hh_T = np.ascontiguousarray(w_hh.T)
+    w_rz_T, w_n_T = w_hh_T[:, :2 * H], w_hh_T[:, 2 * H:]
     for t in range(T):
         a = acts[t]
         rz = a[:, :2 * H]
         if variant == "torch":
-            np.matmul(h[t], w_hh.T, out=rec)        # all three products in one GEMM
+            np.matmul(h[t], w_hh_T, out=rec)        # all three products in one GEMM
             rec += bh
             rz += rec[:, :2 * H]
             sigmoid(rz, out=rz)

@@ -21,13 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .lstm_step import split_gates
 from .nonlin import sigmoid
 
-# i, f and o are sigmoids, g is tanh: pre-scaling the sigmoid rows by 1/2 (exact in
-# binary floating point) lets one tanh serve all four gates, since
-# sigmoid(a) = (1 + tanh(a/2)) / 2
-_SIGMOID_ROWS = (0, 1, 3)
+TORCH_ORDER = (0, 1, 2, 3)   # block k of acts holds gate "ifgo"[k]
+# The fused loop stores the gates as i, f, o, g: the three sigmoid gates adjacent, so
+# one pair of NumPy calls finishes all three (see FUSED_ORDER below).
+FUSED_ORDER = (0, 1, 3, 2)   # acts block of i, f, g, o
 
 
 @dataclass
@@ -35,7 +34,9 @@ class LSTMCache:
     """What backward needs from one layer's forward pass.
 
     x (T, B, I) the layer input; h and c (T+1, B, H) with h[0] = h0, c[0] = c0;
-    acts (T, B, 4H) the gate *activations* i, f, g, o; tanh_c (T, B, H) tanh(c[1:]).
+    acts (T, B, 4H) the gate *activations*; gate i, f, g, o sits in block
+    ``blocks[0..3]`` of acts (torch's order for the per-gate loop, i, f, o, g for the
+    fused one); tanh_c (T, B, H) tanh(c[1:]); w_ih, w_hh torch's weights.
     """
 
     x: np.ndarray
@@ -45,16 +46,14 @@ class LSTMCache:
     tanh_c: np.ndarray
     w_ih: np.ndarray
     w_hh: np.ndarray
+    blocks: tuple[int, int, int, int] = TORCH_ORDER
 
-
-def _half_sigmoid_rows(w: np.ndarray | None) -> np.ndarray | None:
-    if w is None:
-        return None
-    H = w.shape[0] // 4
-    w = w.copy()
-    for k in _SIGMOID_ROWS:
-        w[k * H:(k + 1) * H] *= w.dtype.type(0.5)
-    return w
+    def rows(self) -> np.ndarray:
+        """Index r with acts[..., k] holding torch row r[k] (maps acts order to torch rows)."""
+        H = self.w_hh.shape[1]
+        where = np.empty(4, int)
+        where[list(self.blocks)] = np.arange(4)      # block -> torch gate
+        return np.concatenate([np.arange(g * H, (g + 1) * H) for g in where])
 
 
 def lstm_layer_fused(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray | None,
@@ -62,43 +61,53 @@ def lstm_layer_fused(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, LSTMCache]:
     """Fused LSTM layer: one input-projection GEMM, then one recurrent GEMM per step.
 
-    Arrays are assumed checked (see :class:`course_lib.rnn.LSTM`).  Preallocated
-    buffers and ``out=`` keep the loop free of temporaries.
+    Arrays are assumed checked (see :class:`course_lib.rnn.LSTM`).  Two tricks keep
+    the per-step NumPy calls few (at small sizes the calls, not the arithmetic, cost
+    the time): the weight rows are reordered to i, f, o, g and the sigmoid rows
+    halved once (exact in binary floating point), so that one ``tanh`` over the
+    whole (B, 4H) block plus one multiply-add on its first 3H columns gives every
+    gate, as sigmoid(a) = (1 + tanh(a/2)) / 2.  Preallocated buffers and ``out=``
+    keep the loop free of temporaries.
     """
     T, B, I = x.shape
     H = w_hh.shape[1]
     dt = x.dtype
-    wi, wh = _half_sigmoid_rows(w_ih), _half_sigmoid_rows(w_hh)
+    half = dt.type(0.5)
+    cache = LSTMCache(x, np.empty((T + 1, B, H), dt), np.empty((T + 1, B, H), dt), None,
+                      np.empty((T, B, H), dt), w_ih, w_hh, FUSED_ORDER)
+    rows = cache.rows()
+    # transposed once into contiguous (K, 4H) arrays: the small per-step GEMM runs
+    # markedly faster on them than on a transposed view
+    wiT = np.ascontiguousarray(w_ih[rows].T)
+    whT = np.ascontiguousarray(w_hh[rows].T)
+    wiT[:, :3 * H] *= half
+    whT[:, :3 * H] *= half
     # input projection for all steps at once; acts holds pre-activations until step t
-    acts = (np.ascontiguousarray(x).reshape(T * B, I) @ wi.T).reshape(T, B, 4 * H)
+    acts = (np.ascontiguousarray(x).reshape(T * B, I) @ wiT).reshape(T, B, 4 * H)
     if b_ih is not None:
-        acts += _half_sigmoid_rows((b_ih + b_hh)[:, None])[:, 0]
-    h = np.empty((T + 1, B, H), dt)
-    c = np.empty((T + 1, B, H), dt)
-    tanh_c = np.empty((T, B, H), dt)
+        b = (b_ih + b_hh)[rows]
+        b[:3 * H] *= half
+        acts += b
+    h, c, tanh_c = cache.h, cache.c, cache.tanh_c
     h[0], c[0] = h0, c0
     rec = np.empty((B, 4 * H), dt)
     ig = np.empty((B, H), dt)
-    whT = wh.T
-    half = dt.type(0.5)
     for t in range(T):
         a = acts[t]
-        np.matmul(h[t], whT, out=rec)       # the only GEMM left inside the loop
+        np.dot(h[t], whT, out=rec)          # the only GEMM left inside the loop
         a += rec
-        np.tanh(a, out=a)                   # g directly, i/f/o as tanh(a/2)
-        s = a[:, :2 * H]                    # i and f are adjacent: one pass
+        np.tanh(a, out=a)                   # g directly; i, f, o as tanh(a/2)
+        s = a[:, :3 * H]
         s *= half
-        s += half
-        o = a[:, 3 * H:]
-        o *= half
-        o += half
-        i, f, g, o = split_gates(a)
+        s += half                           # i, f, o = (1 + tanh(a/2)) / 2
+        i, f, o, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
         np.multiply(f, c[t], out=c[t + 1])
         np.multiply(i, g, out=ig)
         c[t + 1] += ig
         np.tanh(c[t + 1], out=tanh_c[t])
         np.multiply(o, tanh_c[t], out=h[t + 1])
-    return h[1:], h[T].copy(), c[T].copy(), LSTMCache(x, h, c, acts, tanh_c, w_ih, w_hh)
+    cache.acts = acts
+    return h[1:], h[T].copy(), c[T].copy(), cache
 
 
 def per_gate_weights(w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray | None,
