@@ -131,7 +131,7 @@ def test_shared_memory_opt_in(examples):
 
 @pytest.mark.parametrize("snippet,what", [
     ('asm volatile("bar.sync 0;");', "inline PTX"),
-    ("nvcuda::wmma::fragment<int> f;", "wmma"),
+    ("nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 32, 8, 16, half, nvcuda::wmma::row_major> f;", "16x16x16"),
     ("__pipeline_commit();", "cp.async"),
     ("cooperative_groups::this_grid().sync();", "cooperative groups"),
 ])

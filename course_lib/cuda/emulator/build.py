@@ -33,8 +33,12 @@ MODES = ("plain", "address", "thread")
 # (regex on the comment-free source, what it is) -- features a CPU cannot emulate faithfully.
 UNSUPPORTED = [
     (r"\b(asm|__asm__|__asm)\s*(volatile|__volatile__)?\s*\(", "inline PTX assembly (asm)"),
-    (r"\bwmma\s*::|\bnvcuda\s*::|#\s*include\s*<mma\.h>", "tensor-core matrix operations (nvcuda::wmma)"),
-    (r"\b__hmma|\bmma_sync\b", "tensor-core matrix operations (mma)"),
+    # nvcuda::wmma runs for 16x16x16 fragments with __half/__nv_bfloat16 inputs (simt_wmma.h)
+    (r"\bfragment\s*<[^;{}>]*?,\s*(?!16\s*,\s*16\s*,\s*16\s*,)\d+\s*,\s*\d+\s*,\s*\d+\s*,",
+     "tensor-core fragments other than 16x16x16 (wmma m32n8k16, m8n32k16, m16n16k8, m8n8k4, ...)"),
+    (r"\bprecision\s*::\s*(tf32|b1|s4|u4)\b|\b__float_to_tf32\b|\bbmma_sync\b",
+     "tf32, integer and sub-byte tensor-core fragments (wmma::precision)"),
+    (r"\b__hmma|\b__imma|\b__bmma|\b__dmma", "tensor-core builtins (__hmma_* / __imma_*)"),
     (r"cp\.async|\b__pipeline_\w+|\bmemcpy_async\b|\bcuda\s*::\s*pipeline|<cuda/pipeline>",
      "asynchronous copies (cp.async / memcpy_async / pipelines)"),
     (r"\bCUtensorMap|\bcp_async_bulk|\bcuTensorMapEncode", "Tensor Memory Accelerator (TMA) copies"),
