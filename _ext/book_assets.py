@@ -98,6 +98,21 @@ def read_switches(app: Sphinx, config) -> None:
         raise ExtensionError(f"course.hide_solutions in _config.yml must be true or false, "
                              f"got {hide!r}")
     config.book_hide_solutions = hide
+    # markdown pages name the repository through substitutions built from repository.url,
+    # so _config.yml stays the only place it is written
+    url = (config.html_theme_options.get("repository_url") or "").rstrip("/")
+    branch = config.html_theme_options.get("repository_branch") or "main"
+    if not url:
+        raise ExtensionError("repository.url is not set in _config.yml")
+    owner_name = url.split("://", 1)[-1].split("/", 1)[-1]
+    colab = (f"https://colab.research.google.com/github/{owner_name}/blob/{branch}/"
+             f"exercises/colab_exercises.ipynb")
+    subs = dict(config.myst_substitutions or {})
+    subs.setdefault("repository_url", url)
+    subs.setdefault("repository_link", f"[{url}]({url})")
+    subs.setdefault("colab_exercises_link",
+                    f"[the Colab exercises notebook]({colab})")
+    config.myst_substitutions = subs
 
 
 def setup(app: Sphinx) -> dict:
