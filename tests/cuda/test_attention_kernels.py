@@ -259,6 +259,19 @@ def test_attention_masks_match_torch_sdpa(schedule):
                      sdpa_ref(q2, k2, v2, is_causal=True), f"causal {qs} {ks}")
 
 
+def test_attention_agrees_with_the_numpy_library():
+    """The kernel pipeline (float32) against course_lib.attention's NumPy SDPA in float64."""
+    from course_lib.attention import scaled_dot_product_attention
+    rng = np.random.default_rng(11)
+    q, k, v = qkv((2, 2, 12, 8), (2, 2, 40, 8), (2, 2, 40, 8), seed=11)
+    mask = rng.random((2, 1, 12, 40)) > 0.3
+    mask[0, 0, 3] = False
+    f64 = [a.astype(np.float64) for a in (q, k, v)]
+    for kw in ({"attn_mask": mask}, {"is_causal": True}):
+        ref = np.nan_to_num(scaled_dot_product_attention(*f64, **kw), nan=0.0)
+        assert_close(ag.attention(q, k, v, **kw, **EMU), ref, str(list(kw)))
+
+
 def test_attention_intermediate_is_measured_and_grows_as_n_squared():
     """tracemalloc sees the NumPy buffers of the emulator pipeline: the peak extra memory covers
     the two L x S arrays the formula names, and doubling L = S (E fixed, small) about quadruples it."""
