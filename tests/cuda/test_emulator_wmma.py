@@ -290,7 +290,8 @@ def test_other_shapes_through_constants_fail_to_compile_with_the_reason():
 
 @pytest.mark.parametrize("snippet,what", [
     ("wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> f;", "16x16x16"),
-    ('asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0}, {%1}, {%2}, {%3};" :: "r"(0));',
+    ('asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5}, {%6}, '
+     '{%0,%1,%2,%3};" : "+f"(x[0]), "+f"(x[1]), "+f"(x[2]), "+f"(x[3]) : "r"(0u), "r"(0u), "r"(0u));',
      "inline PTX"),
     ('asm volatile("cp.async.ca.shared.global [%0], [%1], 16;" :: "r"(0), "l"(x));', "inline PTX"),
 ])
@@ -316,8 +317,9 @@ extern "C" __global__ void k(const half* a, float* c) {
     wmma::load_matrix_sync(fa, a, 16);              // a holds 16 x 8 halves only
     c[threadIdx.x] = __half2float(fa.x[0]);
 }'''
-    k, _ = wmma_kernel(body, sanitizer="address")
-    with pytest.raises(cuda.SanitizerError, match=r"(?s)heap-buffer-overflow|out of bounds"):
+    k, src = wmma_kernel(body, sanitizer="address")
+    with pytest.raises(cuda.SanitizerError, match=rf"heap-buffer-overflow in kernel 'k' READ of 2 bytes at "
+                                                 rf"<kernel>\.cu:{line_of(src, '16 x 8')} .*array passed as 'a'"):
         k((1,), (32,), (np.ones(16 * 8, np.float16), np.zeros(32, np.float32)))
 
 
