@@ -12,8 +12,11 @@
 // * __hfma rounds ONCE: the product of two 16-bit numbers is exact in double; the sum is formed
 //   with round-to-odd (TwoSum plus a sticky bit), and round-to-odd at 53 bits followed by one
 //   rounding to 11 (or 8) bits equals a single correct rounding of a*b+c.
-// * hexp, hlog, hsin ... are the float functions rounded to 16 bits; the GPU's approximate
-//   instructions can differ from them in the last bit.
+// * hexp, hlog, hsin ... are computed in double and rounded once to 16 bits; the GPU's
+//   approximate instructions (ex2.approx.f16 and friends) can differ from them in the last bit.
+// Which of these CUDA declares for which GPU: the bfloat16 __hfma, __hfma_sat, __hfma_relu and
+// __hfma2 need sm_80; the rest compile for sm_75 too (see examples/half_bf16_ops.cu). The
+// emulator cannot tell: NVRTC's check for each architecture can.
 #ifndef COURSE_LIB_SIMT_HALF_H
 #define COURSE_LIB_SIMT_HALF_H
 
@@ -63,7 +66,7 @@ enum RoundMode { RN = 0, RZ, RD, RU };
 inline double round16(double x, fmt16 f, int mode = RN) {
     if (x != x || x == 0.0 || std::isinf(x)) return x;
     int e; std::frexp(x, &e);                                   // |x| in [2^(e-1), 2^e)
-    int q = (e - 1 > f.emin ? e - 1 : f.emin) - (f.p - 1);                // exponent of the last place
+    int q = (e - 1 > f.emin ? e - 1 : f.emin) - (f.p - 1);     // exponent of the last place
     double s = std::ldexp(x, -q);
     double r = mode == RN ? std::nearbyint(s) : mode == RZ ? std::trunc(s)
              : mode == RD ? std::floor(s) : std::ceil(s);
@@ -136,8 +139,16 @@ SIMT_H16_TYPE(__nv_bfloat16, __nv_bfloat16_raw, f2bf, bf2f, d2bf)
 #undef SIMT_H16_TYPE
 typedef __half half;
 typedef __nv_bfloat16 nv_bfloat16;
-struct alignas(4) __half2 { __half x, y; };
-struct alignas(4) __nv_bfloat162 { __nv_bfloat16 x, y; };
+struct alignas(4) __half2 {
+    __half x, y;
+    __half2() = default;
+    __half2(__half a, __half b) : x(a), y(b) {}
+};
+struct alignas(4) __nv_bfloat162 {
+    __nv_bfloat16 x, y;
+    __nv_bfloat162() = default;
+    __nv_bfloat162(__nv_bfloat16 a, __nv_bfloat16 b) : x(a), y(b) {}
+};
 typedef __half2 half2;
 typedef __nv_bfloat162 nv_bfloat162;
 

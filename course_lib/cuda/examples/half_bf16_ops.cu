@@ -1,7 +1,8 @@
 // __nv_bfloat16 arithmetic, laid out as half_ops.cu: out[k * n + i] is operation k on element i.
 // NumPy has no bfloat16, so arrays travel as uint16 bit patterns; pairs (__nv_bfloat162) are read
 // from the same arrays two elements at a time.
-// nvrtc: min-arch sm_80  (__hfma and __hfma_relu on bfloat16 are not declared below sm_80)
+// nvrtc: min-arch sm_80  (the bfloat16 __hfma, __hfma_sat, __hfma_relu, __hfma2 exist from sm_80;
+// the other bfloat16 intrinsics used here compile for sm_75 too)
 #include <cuda_bf16.h>
 
 #define FOR_EACH(i, n) for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += gridDim.x * blockDim.x)
