@@ -305,10 +305,20 @@ def layer_norm(x, weight=None, bias=None, eps: float = 1e-5, variant: str = "war
     y = xp.empty_like(xd)
     mean = xp.empty(xd.shape[:-1], dtype=np.float32)
     rstd = xp.empty(xd.shape[:-1], dtype=np.float32)
+    launch_layer_norm(xd, w, b, y, mean, rstd, eps, variant, backend, schedule, sanitizer)
+    return arr.out(y), arr.out(mean), arr.out(rstd)
+
+
+def launch_layer_norm(x, w, b, y, mean, rstd, eps: float, variant: str, backend: str,
+                      schedule: str | None = None, sanitizer: str | None = None):
+    """Run ``layer_norm_forward`` into preallocated y, mean, rstd; no checks (for benchmarks).
+    All contiguous float32 on the backend's side; w, b (N,) arrays (not None)."""
+    N = x.shape[-1]
+    rows = x.size // N
     cfg = layer_norm_launch_config(rows, N, variant)
     get_kernel("layer_norm_forward", backend, schedule, sanitizer)(
-        cfg["grid"], cfg["block"], (xd, w, b, y, mean, rstd, *_i32(rows, N), np.float32(eps)))
-    return arr.out(y), arr.out(mean), arr.out(rstd)
+        cfg["grid"], cfg["block"], (x, w, b, y, mean, rstd, *_i32(rows, N), np.float32(eps)))
+    return y, mean, rstd
 
 
 def layer_norm_param_groups(rows: int) -> int:
@@ -349,17 +359,27 @@ def layer_norm_backward(dy, x, weight, mean, rstd, variant: str = "warp",
     _check_rows("x", rows)
     w, _ = _ln_params(weight, None, N, xp)
     dx = xp.empty_like(xd)
+    part = xp.empty((layer_norm_param_groups(rows), 2, N), dtype=np.float32)
+    dwdb = xp.empty(2 * N, dtype=np.float32)
+    launch_layer_norm_backward(dyd, xd, w, md, rd, dx, part, dwdb, variant, backend, schedule, sanitizer)
+    return arr.out(dx), arr.out(dwdb[:N]), arr.out(dwdb[N:])
+
+
+def launch_layer_norm_backward(dy, x, w, mean, rstd, dx, part, dwdb, variant: str, backend: str,
+                               schedule: str | None = None, sanitizer: str | None = None):
+    """Run the three backward kernels into preallocated dx (..., N), part
+    (layer_norm_param_groups(rows), 2, N) and dwdb (2N,) = [dw, db]; no checks (for benchmarks)."""
+    N = x.shape[-1]
+    rows = x.size // N
     cfg = layer_norm_launch_config(rows, N, variant)
     get_kernel("layer_norm_backward_input", backend, schedule, sanitizer)(
-        cfg["grid"], cfg["block"], (dyd, xd, w, md, rd, dx, *_i32(rows, N)))
-    groups = layer_norm_param_groups(rows)
-    part = xp.empty((groups, 2, N), dtype=np.float32)          # [g, 0] dw, [g, 1] db partials
+        cfg["grid"], cfg["block"], (dy, x, w, mean, rstd, dx, *_i32(rows, N)))
+    groups = part.shape[0]                      # [g, 0] dw, [g, 1] db partials
     get_kernel("layer_norm_backward_params", backend, schedule, sanitizer)(
-        (-(-N // 32), groups), (32, LN_PARAM_ROWS), (dyd, xd, md, rd, part, *_i32(rows, N)))
-    dwdb = xp.empty(2 * N, dtype=np.float32)                   # part read as (groups, 2N)
-    get_kernel("column_sum", backend, schedule, sanitizer)(
+        (-(-N // 32), groups), (32, LN_PARAM_ROWS), (dy, x, mean, rstd, part, *_i32(rows, N)))
+    get_kernel("column_sum", backend, schedule, sanitizer)(     # part read as (groups, 2N)
         (-(-2 * N // 256),), (256,), (part, dwdb, *_i32(groups, 2 * N)))
-    return arr.out(dx), arr.out(dwdb[:N]), arr.out(dwdb[N:])
+    return dx, dwdb
 
 
 # --------------------------------------------------------------------------- attention pipeline
