@@ -466,3 +466,71 @@ def test_half_examples_compile_with_nvrtc_from_their_min_arch(name, arch):
     else:     # the marker is not stale: the file really needs the newer architecture
         with pytest.raises(nvrtc.NvrtcError):
             nvrtc.compile_cuda(path, arch=arch)
+
+
+# ---------------------------------------------------------------- on a GPU: the same bits
+def ulps_apart16(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Distance in units in the last place between two arrays of 16-bit patterns (same sign)."""
+    def key(b):
+        b = b.astype(np.int64)
+        return np.where(b & 0x8000, -(b & 0x7fff), b)
+    return np.abs(key(x) - key(y))
+
+
+def device_major() -> int:
+    import cupy
+    return int(cupy.cuda.Device().compute_capability) // 10
+
+
+@pytest.mark.gpu
+def test_gpu_gives_the_same_bits_as_the_emulator():
+    # Exact group: conversions, + - *, fma, max/min, comparisons, neg/abs and the integer-valued
+    # roundings. Approximate group (the GPU uses approximate instructions): /, exp, log, sqrt,
+    # rsqrt, rcp within 1 ulp on moderate finite inputs; sin/cos are not compared.
+    rng = np.random.default_rng(11)
+    a, b, c = (random_halves(rng, 20000) for _ in range(3))
+    for v in (b, c):
+        rng.shuffle(v)
+    n = a.size
+    xf = float_samples(rng, 100_000)
+    res = {}
+    for backend in ("cupy", "emulator"):
+        m = cuda.RawModule(path=EXAMPLES / "half_ops.cu", backend=backend)
+        out, cmp = np.zeros(10 * n, np.float16), np.zeros(15 * n, np.int32)
+        m.get_function("half_binary")(GRID, BLOCK, (a, b, out, cmp, np.int32(n)))
+        fma = np.zeros(3 * n, np.float16)
+        m.get_function("half_fma")(GRID, BLOCK, (a, b, c, fma, np.int32(n)))
+        un, flags = np.zeros(17 * n, np.float16), np.zeros(2 * n, np.int32)
+        m.get_function("half_unary")(GRID, BLOCK, (a, un, flags, np.int32(n)))
+        conv = np.zeros(4 * xf.size, np.float16)
+        m.get_function("half_from_float")(GRID, BLOCK, (xf, conv, np.int32(xf.size)))
+        res[backend] = (out.reshape(10, n), cmp, fma, un.reshape(17, n), flags, conv)
+    g, e = res["cupy"], res["emulator"]
+    # (NaN payloads are compared as "a NaN": PTX leaves some of them unspecified)
+    for k in (0, 1, 2, 4, 5, 6, 7, 8, 9):
+        assert_same16(g[0][k], e[0][k], f"GPU vs emulator, half_binary row {k}")
+    np.testing.assert_array_equal(g[1], e[1])
+    assert_same16(g[2], e[2], "GPU vs emulator, half_fma")
+    for k in (0, 1, 13, 14, 15, 16):
+        assert_same16(g[3][k], e[3][k], f"GPU vs emulator, half_unary row {k}")
+    np.testing.assert_array_equal(g[4], e[4])
+    assert_same16(g[5], e[5], "GPU vs emulator, float -> half")
+    moderate = np.isfinite(a) & (np.abs(a.astype(np.float64)) < 8) & (a != 0)
+    for k in (2, 5, 8, 9, 10):          # exp, log, sqrt, rsqrt, rcp
+        ok = moderate & np.isfinite(e[3][k]) & (a > 0 if k != 2 else True)
+        assert (ulps_apart16(bits(g[3][k])[ok], bits(e[3][k])[ok]) <= 1).all(), f"half_unary row {k}"
+    okd = np.isfinite(e[0][3]) & (np.abs(e[0][3].astype(np.float64)) > 2.0 ** -14)
+    assert (ulps_apart16(bits(g[0][3])[okd], bits(e[0][3])[okd]) <= 1).all(), "__hdiv"
+    if device_major() >= 8:
+        m_b = {bk: cuda.RawModule(path=EXAMPLES / "half_bf16_ops.cu", backend=bk) for bk in ("cupy", "emulator")}
+        ab, bb, cb = (bf16_ref_rn((rng.standard_normal(n) * 8).astype(np.float32)) for _ in range(3))
+        outs = {}
+        for bk, m in m_b.items():
+            o, cm = np.zeros(7 * n, np.uint16), np.zeros(6 * n, np.int32)
+            m.get_function("bf16_arith")(GRID, BLOCK, (ab, bb, cb, o, cm, np.int32(n)))
+            outs[bk] = (o.reshape(7, n), cm)
+        for k in (0, 1, 2, 4, 5, 6):
+            g16, e16 = outs["cupy"][0][k], outs["emulator"][0][k]
+            nan = ((g16 & 0x7fff) > 0x7f80) & ((e16 & 0x7fff) > 0x7f80)
+            np.testing.assert_array_equal(g16[~nan], e16[~nan], err_msg=f"bf16_arith row {k}")
+        np.testing.assert_array_equal(outs["cupy"][1], outs["emulator"][1])

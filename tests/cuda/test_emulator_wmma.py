@@ -43,11 +43,11 @@ def inputs(dtype: str, A: np.ndarray, B: np.ndarray):
     return a, b, bf16_values(a), bf16_values(b)
 
 
-def gemm(dtype, layout, A, B, C, alpha=1.0, beta=0.0, c_col_major=False, **opts):
+def gemm(dtype, layout, A, B, C, alpha=1.0, beta=0.0, c_col_major=False, backend="emulator", **opts):
     """Run wmma_gemm_<dtype>_<layout>; A, B as inputs() returns them, C float32 M x N (row-major)."""
     (M, K), N = A.shape, B.shape[1]
     fname = "wmma_gemm.cu" if dtype == "half" else "wmma_gemm_bf16.cu"
-    mod = cuda.RawModule(path=EXAMPLES / fname, backend="emulator", **opts)
+    mod = cuda.RawModule(path=EXAMPLES / fname, backend=backend, **opts)
     a = np.ascontiguousarray(A if layout[0] == "r" else A.T)
     b = np.ascontiguousarray(B if layout[1] == "r" else B.T)
     c = np.array(C.T if c_col_major else C, np.float32, order="C")      # a copy: C is not changed
@@ -342,3 +342,24 @@ def test_wmma_examples_compile_with_nvrtc_from_their_min_arch(name, arch):
     else:     # the marker is not stale: bfloat16 fragments do not exist before sm_80
         with pytest.raises(nvrtc.NvrtcError, match="incomplete type"):
             nvrtc.compile_cuda(path, arch=arch)
+
+
+# ---------------------------------------------------------------- on a GPU
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", ["half", "bf16"])
+def test_gpu_tensor_cores_agree_with_the_emulator(dtype):
+    import cupy
+    if dtype == "bf16" and int(cupy.cuda.Device().compute_capability) < 80:
+        pytest.skip("bfloat16 wmma needs sm_80")
+    rng = np.random.default_rng(5)
+    M, K, N = 64, 48, 80
+    a, b, ad, bd = inputs(dtype, rng.standard_normal((M, K)), rng.standard_normal((K, N)))
+    ai, bi, _, _ = inputs(dtype, rng.integers(-8, 9, (M, K)), rng.integers(-8, 9, (K, N)))
+    C0 = rng.standard_normal((M, N)).astype(np.float32)
+    for layout in LAYOUTS:
+        res = {bk: gemm(dtype, layout, a, b, C0, alpha=0.5, beta=-2.0, backend=bk) for bk in ("cupy", "emulator")}
+        # the tensor cores' own summation order and internal precision: close, not bit-equal
+        bound = (K + 4) * np.finfo(np.float32).eps * (0.5 * np.abs(ad) @ np.abs(bd) + 2 * np.abs(C0))
+        assert (np.abs(res["cupy"] - res["emulator"]) <= 2 * bound).all()
+        exact = {bk: gemm(dtype, layout, ai, bi, C0 * 0, backend=bk) for bk in ("cupy", "emulator")}
+        np.testing.assert_array_equal(exact["cupy"], exact["emulator"])
