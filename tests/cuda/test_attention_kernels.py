@@ -311,13 +311,22 @@ def test_kernels_clean_under_address_sanitizer():
 
 
 def test_shared_memory_kernels_race_free_under_thread_sanitizer():
-    """The kernels that share memory between warps (block variants, dw/db partials) under
-    ThreadSanitizer, where only barriers and warp operations order the CUDA threads."""
-    kw = dict(sanitizer="thread", variant="block", **EMU)
+    """The kernels that share memory between warps -- softmax_block, the block-per-row LayerNorm
+    reduction (row_sum, also used by the dx kernel), the dw/db partials -- under ThreadSanitizer,
+    where only barriers and warp operations order the CUDA threads.  Launched one by one: each
+    sanitized launch costs seconds."""
+    kw = dict(backend="emulator", sanitizer="thread")
     x = logits((3, 100), seed=12)
-    assert_close(ag.softmax(x, **kw), softmax_ref(x), "softmax_block")
+    assert_close(ag.softmax(x, variant="block", **kw), softmax_ref(x), "softmax_block")
     xs, w, b, dy = ln_data((3, 70), seed=13)
-    check_layer_norm(xs, w, b, dy, "layer norm", **kw)
+    y_ref, m_ref, r_ref, _, dw_ref, db_ref = layer_norm_ref(xs, w, b, dy)
+    y, mean, rstd = ag.layer_norm(xs, w, b, variant="block", **kw)
+    assert_close(y, y_ref, "layer_norm_forward", 1e-4, 1e-5)
+    part = np.zeros((1, 2, 70), np.float32)
+    ag.get_kernel("layer_norm_backward_params", **kw)((3, 1), (32, ag.LN_PARAM_ROWS),
+                                                      (dy, xs, mean, rstd, part, *ag._i32(3, 70)))
+    assert_close(part[0, 0], dw_ref, "dw partials", 1e-4, 1e-5)
+    assert_close(part[0, 1], db_ref, "db partials", 1e-4, 1e-5)
 
 
 def test_thread_sanitizer_catches_a_missing_barrier():
