@@ -497,7 +497,8 @@ def attention_intermediate_bytes(q_shape, k_shape, dtype_bytes: int = 4) -> dict
     """
     q_shape, k_shape = tuple(int(s) for s in q_shape), tuple(int(s) for s in k_shape)
     if len(q_shape) < 2 or len(k_shape) < 2 or q_shape[-1] != k_shape[-1]:
-        raise ValueError(f"q_shape (..., L, E) and k_shape (..., S, E) must share E, got {q_shape}, {k_shape}")
+        raise ValueError(f"q_shape (..., L, E) and k_shape (..., S, E) must share E, "
+                         f"got {q_shape}, {k_shape}")
     batch = np.broadcast_shapes(q_shape[:-2], k_shape[:-2])
     (L, E), S = q_shape[-2:], k_shape[-2]
     nb = int(np.prod(batch, dtype=np.int64))
