@@ -88,8 +88,11 @@ def drop_solution_cells(app: Sphinx, doctree) -> None:
     if not app.env.config.book_hide_solutions:
         return
     tag_class = f"tag_{SOLUTION_TAG}"
-    for node in list(doctree.findall(lambda n: tag_class in n.get("classes", []))):
-        node.parent.remove(node)
+    from docutils import nodes
+    hits = [n for n in doctree.findall(nodes.Element) if tag_class in n.get("classes", [])]
+    for node in hits:
+        if node.parent is not None:
+            node.parent.remove(node)
 
 
 def read_switches(app: Sphinx, config) -> None:
