@@ -5,9 +5,11 @@ all sections when none is given). Without ``--submission`` it grades the exercis
 own ``exercises/`` folder (found from the current directory upwards, or next to the installed
 course); with it, the files found in DIR (loose ``conv_backward.py`` files, ``ch16_1/...`` or
 ``exercises/ch16_1/...``) are graded against the tests of that exercises folder, hidden tests
-included when present. Each exercise runs in its own pytest process with timeouts, so a broken
-submission cannot stop the grader. Prints points and feedback per test; ``--json`` also writes
-Gradescope's ``results.json``. Exit code 0 whenever grading happened (failed tests included),
+included when present. Each exercise runs in its own pytest process with timeouts, and the
+learner's code in a sandbox process of its own (another user id when run as root; see
+:mod:`course_lib.grading.sandbox`), so a broken or dishonest submission can neither stop the
+grader nor change its results. The machine is checked first (:mod:`.grading.environment`).
+Prints points and feedback per test; ``--json`` also writes Gradescope's ``results.json``. Exit code 0 whenever grading happened (failed tests included),
 2 when the grader itself could not work (no exercises found, unknown section, broken tests).
 
 Gradescope's ``run_autograder`` runs::
@@ -25,9 +27,9 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .grading import layout
+from .grading import environment, layout, sandbox
 from .grading.report import gradescope_json, text_report
-from .grading.runner import Limits, run_exercise
+from .grading.runner import ExerciseResult, Limits, run_exercise
 
 GRADER_ERROR = 2
 
@@ -54,6 +56,30 @@ def _parser() -> argparse.ArgumentParser:
                    help="show hidden tests' full feedback (instructors debugging their tests)")
     p.add_argument("--quiet", action="store_true", help="list failed tests only")
     return p
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Written by the grader itself, after every sandbox process is gone."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    # a fresh file (never through a link someone placed there), then one atomic rename
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def protect_tests(root: Path) -> None:
+    """As root, make the hidden tests readable by root only (the sandbox user must not read
+    them); the grader works on copies in its own root-only folders anyway."""
+    if os.geteuid() != 0:
+        return
+    for hidden in root.glob("ch*/hidden"):
+        try:
+            os.chmod(hidden, 0o700)
+        except OSError:
+            pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,23 +110,42 @@ def main(argv: list[str] | None = None) -> int:
     if not todo:
         print("grader error: no exercise matches " + ", ".join(args.exercise), file=sys.stderr)
         return GRADER_ERROR
+    problems = environment.check([ex.label for ex in todo if ex.companions])
+    blocking = [p for p in problems if p.blocking]
+    if blocking:
+        text = "\n".join(p.message() for p in blocking)
+        print(f"grader error: {text}", file=sys.stderr)
+        if args.json:
+            _write_json(args.json, {"score": 0.0, "output": text + "\nThe submission was not "
+                                    "graded; ask the course staff to fix the grading machine.",
+                                    "visibility": "visible", "stdout_visibility": "hidden",
+                                    "tests": []})
+        return GRADER_ERROR
+    skipped = {label: p for p in problems for label in p.exercises}
     limits = Limits(per_test=args.timeout, per_exercise=args.total_timeout)
     print(f"Grading {len(todo)} exercise(s) from {source}", flush=True)
-    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
-        def one(item):
-            k, ex = item
-            workdir = Path(tmp) / f"{k:02d}-{ex.name}"
-            workdir.mkdir()
-            submitted = layout.find_submitted_file(source, ex.chapter, ex.name)
-            return run_exercise(ex, submitted, workdir, limits, args.reveal_hidden)
+    protect_tests(root)
+    cfg = sandbox.prepare_run()
+    try:
+        with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
+            def one(item):
+                k, ex = item
+                workdir = Path(tmp) / f"{k:02d}-{ex.name}"
+                workdir.mkdir()
+                submitted = layout.find_submitted_file(source, ex.chapter, ex.name)
+                if ex.label in skipped:
+                    return ExerciseResult(ex, submitted, error=skipped[ex.label].message())
+                return run_exercise(ex, submitted, workdir, limits, args.reveal_hidden, cfg.env())
 
-        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            results = list(pool.map(one, enumerate(todo)))
+            with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+                results = list(pool.map(one, enumerate(todo)))
+    finally:
+        # Every process of the sandbox user goes (a double-forked one too) before any result
+        # is written.
+        sandbox.cleanup_run(cfg)
     print(text_report(results, show_passed=not args.quiet))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(gradescope_json(results, args.hidden_visibility), indent=2)
-                             + "\n", encoding="utf-8")
+        _write_json(args.json, gradescope_json(results, args.hidden_visibility))
         print(f"wrote {args.json}")
     return GRADER_ERROR if any(r.error for r in results) else 0
 

@@ -8,9 +8,15 @@ The bundle holds everything a learner needs and nothing they must not see:
   regions becoming ``// TODO`` comments
 * ``exercises/chXX_Y/tests/`` -- the public tests (the ``hidden/`` folders are never copied)
 * ``exercises/colab_exercises.ipynb`` -- the Colab notebook, regenerated from the stubs
-* ``course_lib/``, ``pyproject.toml`` -- the course package with the grader
+* ``course_lib/``, ``pyproject.toml`` -- only the grader and the kernel runtime, from an
+  allow-list (:data:`BUNDLE_PACKAGE_FILES`, :data:`course_lib.grading.sandbox.RUNTIME_FILES`):
+  no reference implementation or finished kernel that would answer an exercise
   (``pip install -e .`` in the bundle, then ``python -m course_lib.grade``)
-* ``README.md`` -- the learner's instructions (``exercises/STUDENT_README.md``)
+* ``README.md`` -- the learner's instructions (``exercises/STUDENT_README.md``, with the student
+  repository of ``_config.yml``'s ``course.student_repository`` filled in)
+
+Each exercise folder may hold only the exercise modules, their companions (``.cu``), the public
+tests and ``hidden/``: any other file stops the release with its name.
 
 The output is deterministic: same sources, same bytes, same file times. After writing, the
 bundle is checked for solution markers, hidden tests and unparsable stubs.
@@ -36,7 +42,59 @@ SKIP_DIRS = {"__pycache__", "hidden", ".ipynb_checkpoints", ".pytest_cache", "gr
 SKIP_SUFFIXES = {".pyc", ".pyo"}
 FIXED_MTIME = 946684800  # 2000-01-01T00:00:00Z, so archives of the bundle are reproducible
 NOTEBOOK = "colab_exercises.ipynb"
-PLACEHOLDER_URL = "https://github.com/YOUR-ORG/YOUR-COURSE-REPO.git"
+PLACEHOLDER_URL = "https://github.com/YOUR-ORG/YOUR-COURSE-STUDENT-REPO.git"
+URL_TOKEN = "{{ student_repository }}"  # in STUDENT_README.md, replaced when the bundle is written
+#: The parts of ``course_lib`` a learner needs to run the grader (relative to ``course_lib/``):
+#: the grading package and the kernel runtime -- never a reference implementation or a finished
+#: kernel (``conv/``, ``rnn/``, ``attention/``, ``cuda/examples/`` ...).
+BUNDLE_PACKAGE_FILES = ("__init__.py", "grade.py", "grading/*.py")
+
+
+def student_repository(repo: Path = REPO) -> str:
+    """``course.student_repository`` of ``_config.yml`` (the student bundle's repository)."""
+    try:
+        import yaml
+        config = yaml.safe_load((repo / "_config.yml").read_text(encoding="utf-8")) or {}
+        url = (config.get("course") or {}).get("student_repository")
+    except (OSError, ImportError, AttributeError, ValueError):
+        url = None
+    return url if isinstance(url, str) and url.strip() else PLACEHOLDER_URL
+
+
+def bundle_package_files(repo: Path = REPO) -> list[Path]:
+    """The ``course_lib`` files of the bundle (relative to ``repo``), from the allow-lists."""
+    from .grading.sandbox import RUNTIME_FILES
+    pkg = repo / "course_lib"
+    found = set()
+    for pattern in BUNDLE_PACKAGE_FILES + RUNTIME_FILES:
+        for p in pkg.glob(pattern):
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".so", ".o"):
+                found.add(p.relative_to(repo))
+    return sorted(found)
+
+
+def exercise_folder_files(exercises: Path, chapter: str) -> list[Path]:
+    """The files of one exercise folder that go into the bundle; raise ValueError naming any
+    other file (everything handed out must be on this list: module, companions, public test)."""
+    folder = exercises / chapter
+    allowed = {}
+    for ex in layout.exercises(exercises, chapter, include_hidden=False):
+        module = folder / f"{ex.name}.py"
+        allowed[module] = True
+        for comp in companion_files(module):
+            allowed[comp] = True
+        allowed[ex.public_test] = True
+    strays = []
+    for path in _files(folder):
+        if path not in allowed:
+            strays.append(str(path.relative_to(exercises)))
+    missing = [str(p.relative_to(exercises)) for p in allowed if not p.is_file()]
+    if strays or missing:
+        raise ValueError("the exercise folder holds files the release does not know: "
+                         + ", ".join(strays + [f"{m} (missing)" for m in missing])
+                         + "; only <name>.py, its companions (<name>.cu) and tests/test_<name>.py "
+                         "are handed out (hidden tests go in hidden/)")
+    return sorted(allowed)
 
 
 def _files(folder: Path):
@@ -78,9 +136,9 @@ def _cell(kind: str, text: str, n: int) -> dict:
     return cell
 
 
-SETUP = f'''# Where the course lives. Replace the placeholder with your course's repository
-# (or the student bundle's); keep it if you opened this notebook inside a clone.
-COURSE_REPO_URL = "{PLACEHOLDER_URL}"
+SETUP = '''# The student bundle of the course (stubs, public tests, grader), set once in the
+# course's _config.yml; keep it if you opened this notebook inside a clone of the bundle.
+COURSE_REPO_URL = "{url}"
 COURSE_DIR = "/content/course"
 
 import os, pathlib, subprocess, sys
@@ -107,7 +165,7 @@ def build_notebook(exercises: Path) -> dict:
         "of a GPU runtime or, without one, on the course's CPU emulator.\n\nRunning a "
         "`%%writefile` cell again overwrites the file with the cell's content, so keep your work "
         "in the cells (or download the files).")
-    add("code", SETUP)
+    add("code", SETUP.replace("{url}", student_repository(exercises.parent)))
     for chapter in layout.chapters(exercises):
         label = layout.chapter_label(chapter)
         add("markdown", f"## Section {label}")
@@ -146,9 +204,17 @@ def _write(dest: Path, data: bytes) -> None:
     dest.write_bytes(data)
 
 
-def check_bundle(out: Path) -> None:
-    """Raise if the bundle holds a solution marker, a hidden test, or a stub that does not parse."""
+def check_bundle(out: Path, repo: Path = REPO) -> None:
+    """Raise if the bundle holds a solution marker, a hidden test, a stub that does not parse, or
+    a ``course_lib`` file off the allow-list."""
     problems = []
+    allowed = {out / p for p in bundle_package_files(repo)}
+    for path in _files_all(out / "course_lib"):
+        if path not in allowed:
+            problems.append(f"{path.relative_to(out)}: not on the course_lib allow-list")
+    if URL_TOKEN in (out / "README.md").read_text(encoding="utf-8") if (out / "README.md").is_file() \
+            else False:
+        problems.append("README.md: student repository placeholder left")
     for path in _files_all(out / "exercises"):
         rel = path.relative_to(out)
         if "hidden" in rel.parts:
@@ -185,14 +251,15 @@ def release(out: Path, repo: Path = REPO, force: bool = False) -> list[Path]:
             raise FileExistsError(f"{out} is not empty (use --force to replace it)")
         shutil.rmtree(out)
     written: dict[Path, bytes] = {}
-    for path in _files(repo / "course_lib"):
-        written[out / path.relative_to(repo)] = path.read_bytes()
+    for rel in bundle_package_files(repo):
+        written[out / rel] = (repo / rel).read_bytes()
     for name in ("pyproject.toml", "requirements.txt", "LICENSE"):
         if (repo / name).is_file():
             written[out / name] = (repo / name).read_bytes()
-    written[out / "README.md"] = (exercises / "STUDENT_README.md").read_bytes()
+    readme = (exercises / "STUDENT_README.md").read_text(encoding="utf-8")
+    written[out / "README.md"] = readme.replace(URL_TOKEN, student_repository(repo)).encode("utf-8")
     for chapter in layout.chapters(exercises):
-        for path in _files(exercises / chapter):
+        for path in exercise_folder_files(exercises, chapter):
             is_module = (path.suffix in (".py", *layout.COMPANION_SUFFIXES)
                          and path.parent == exercises / chapter)
             data = stub_of(path).encode("utf-8") if is_module else path.read_bytes()
@@ -202,7 +269,7 @@ def release(out: Path, repo: Path = REPO, force: bool = False) -> list[Path]:
         _write(dest, written[dest])
     for dest in sorted(written):
         os.utime(dest, (FIXED_MTIME, FIXED_MTIME))
-    check_bundle(out)
+    check_bundle(out, repo)
     return sorted(written)
 
 

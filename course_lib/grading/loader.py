@@ -2,18 +2,19 @@
 
 Tests live in ``chXX/tests/`` (public) or ``chXX/hidden/`` (hidden); the module under test is
 ``chXX/<name>.py``. Loading is lazy (inside a fixture), so a submission with a SyntaxError or an
-import-time crash fails each test with a readable message instead of breaking collection.
+import-time crash fails each test with a readable message instead of breaking collection. The
+module is never imported into the test process: it runs in a sandbox process
+(:mod:`.sandbox`), and the AST check here is the friendly first line; the sandbox enforces the
+same rule at run time.
 """
 from __future__ import annotations
 
 import ast
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from . import cu_rules
 from .feedback import GradingFailure
 
 # Libraries that already implement the exercises; importing them would turn a submission into a
@@ -80,48 +81,68 @@ def assert_self_contained(path: str | Path) -> None:
                              f"{', '.join(FORBIDDEN_IMPORTS)}", "forbidden import")
 
 
+def cuda_source_problems(text: str, filename: str = "kernel.cu") -> list[tuple[str, str]]:
+    """``[(message, category)]`` for what a submitted kernel may not contain (:mod:`.cu_rules`)."""
+    return cu_rules.problems(text, filename)
+
+
 def assert_cuda_source(path: str | Path) -> None:
-    """Fail with a clear message if a submitted ``.cu`` file is missing or has an ``#include``
-    (the kernel must be written out in the file itself)."""
+    """Fail with a clear message if a submitted ``.cu`` file is missing or holds what
+    :mod:`.cu_rules` forbids (``#include`` in any spelling, digraphs, ``asm``, ``extern``
+    declarations, ``system()`` ...): the kernel must be written out in the file itself."""
     path = Path(path)
     if not path.is_file():
         raise GradingFailure(f"{path.name} not found: the submission must contain this file "
                              f"(next to {path.stem}.py)", "missing file")
     text = path.read_text(encoding="utf-8", errors="replace")
-    for n, line in enumerate(text.splitlines(), 1):
-        if line.lstrip().startswith("#") and line.lstrip()[1:].lstrip().startswith("include"):
-            raise GradingFailure(f"{path.name} line {n}: #include is not allowed in the exercise "
-                                 "kernel; write the code in the file itself", "forbidden include")
+    problems = cuda_source_problems(text, path.name)
+    if problems:
+        raise GradingFailure(problems[0][0], problems[0][1])
 
 
-def load_submission(test_file: str | Path, name: str) -> ModuleType:
-    """Import ``chXX/<name>.py`` for the test file ``test_file`` (after the import check)."""
+def load_submission(test_file: str | Path, name: str):
+    """Start the learner's ``chXX/<name>.py`` (next to ``test_file``'s folder) in a sandbox process
+    after the import check; return a :class:`~.proxy.SubmissionModule` whose functions run there.
+
+    A CUDA exercise (a ``<name>.cu`` companion) may import ``course_lib.cuda``; its kernel file
+    is checked here too, and compiled and run only inside the sandbox.
+    """
+    from .layout import COMPANION_SUFFIXES
+    from .proxy import ACTIVE, SubmissionModule
+    from .sandbox import Sandbox
+
     path = exercise_path(test_file, name)
     assert_self_contained(path)
-    mod_name = f"_submission_{path.parent.name}_{name}"
-    spec = importlib.util.spec_from_file_location(mod_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[mod_name] = module
+    companions = [path.with_suffix(s) for s in COMPANION_SUFFIXES if path.with_suffix(s).is_file()]
+    for c in companions:
+        if c.suffix == ".cu":
+            assert_cuda_source(c)
+    allowed = ("course_lib.cuda",) if any(c.suffix == ".cu" for c in companions) else ()
+    module = SubmissionModule(path, Sandbox(path, companions, allowed))
+    ACTIVE[path] = module
     try:
-        spec.loader.exec_module(module)
-    except BaseException as e:  # noqa: BLE001 - report anything raised at import time
-        sys.modules.pop(mod_name, None)
-        if isinstance(e, (pytest.fail.Exception, KeyboardInterrupt)):
-            raise  # a pytest-timeout failure or Ctrl-C keeps its own meaning
-        raise GradingFailure(f"importing {path.name} failed: {type(e).__name__}: {e}",
-                             "import failed") from None
-    return module
+        return module.start()
+    except BaseException:
+        module.close()
+        raise
 
 
 def submission_fixture(name: str):
     """A module-scoped pytest fixture returning the learner's module ``name``.
 
     Usage in a test file: ``sub = submission_fixture("conv_backward")`` then take ``sub`` as an
-    argument. A failure to load is re-raised for every test that uses it.
+    argument. The module runs in a sandbox process (:mod:`.sandbox`); ``sub.fn(*args)`` calls it
+    there. A failure to load is re-raised for every test that uses it.
     """
 
     @pytest.fixture(scope="module")
     def _fixture(request):
-        return load_submission(request.path, name)
+        module = load_submission(request.path, name)
+        yield module
+        output = module.close()
+        if output.strip():
+            log = Path(str(request.config.rootpath)) / f"{name}.output.txt"
+            with open(log, "a", encoding="utf-8") as f:
+                f.write(output)
 
     return _fixture

@@ -11,7 +11,9 @@ already recorded:
 * ``finished``: exitstatus
 
 Feedback of hidden tests is reduced to a generic category here, in the test process, so the
-details never reach the log (unless ``--grading-reveal`` is given, for instructors).
+details never reach the log (unless ``--grading-reveal`` is given, for instructors). The
+submission never runs in this process (it runs in a sandbox, :mod:`.sandbox`), so it cannot
+reach the recorder, the log or the tests.
 """
 from __future__ import annotations
 
@@ -66,6 +68,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "points(n): autograder points for an exercise test")
     config.addinivalue_line("markers", "hidden: autograder test kept out of the student bundle")
     config._grading = _RECORDER["rec"] = _Recorder(config)
+    from .proxy import install_kernel_guard
+    install_kernel_guard()  # a submission's kernel source is compiled and run in its sandbox
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -84,6 +88,37 @@ def pytest_collection_modifyitems(session, config, items):
                     points=points, hidden=hidden, number=number)
         rec.info[item.nodeid] = info
         rec.write(event="collected", **info)
+    _warm_kernels(items)
+
+
+def _warm_kernels(items, seconds: float = 90.0) -> None:
+    """Compile each CUDA exercise's kernel once in its sandbox before the tests start, so the
+    first test's time limit does not pay for the build (bounded by ``seconds``)."""
+    import threading
+
+    from .loader import load_submission
+    seen = set()
+    for item in items:
+        chapter, name = _exercise_of(item)
+        module_path = Path(str(item.path)).parent.parent / f"{name}.py"
+        if (chapter, name) in seen or not module_path.with_suffix(".cu").is_file():
+            continue
+        seen.add((chapter, name))
+        box = {}
+
+        def warm():
+            try:
+                box["sub"] = sub = load_submission(item.path, name)
+                sub.sandbox.request({"op": "warm"}, [])
+            except BaseException:  # noqa: BLE001 - the tests themselves report any problem
+                pass
+
+        t = threading.Thread(target=warm, daemon=True)
+        t.start()
+        t.join(seconds)
+        if "sub" in box:
+            box["sub"].close()
+        t.join(5)
 
 
 def pytest_collectreport(report):
@@ -131,7 +166,9 @@ def _describe_failure(call, item) -> tuple[str, str]:
                 "(vectorize the inner loops)", "timeout")
     if isinstance(exc, pytest.fail.Exception):
         return text, "not run" if text.startswith("not run") else "failed"
-    where = _submission_location(call.excinfo, Path(str(item.config.rootpath)))
+    where = getattr(exc, "submission_where", None)
+    if where is None:
+        where = _submission_location(call.excinfo, Path(str(item.config.rootpath)))
     name = type(exc).__name__
     if isinstance(exc, NotImplementedError):
         return f"not implemented yet{where}: {text}", "not implemented"

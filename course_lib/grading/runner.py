@@ -86,8 +86,15 @@ def prepare(workdir: Path, ex: Exercise, submitted: Path | None) -> list[str]:
     return tests
 
 
-def _env() -> dict:
+def _signal_hint(sig: int) -> str:
+    if sig in (signal.SIGKILL, signal.SIGXCPU):
+        return "out of memory or time limit?"
+    return "a segfault?" if sig == signal.SIGSEGV else "a crash"
+
+
+def _env(sandbox_env: dict | None = None) -> dict:
     env = dict(os.environ)
+    env.update(sandbox_env or {})
     env["PYTHONPATH"] = os.pathsep.join([str(PACKAGE_PARENT)] + ([env["PYTHONPATH"]]
                                                                   if env.get("PYTHONPATH") else []))
     env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -99,7 +106,7 @@ def _env() -> dict:
 
 
 def _run_pytest(workdir: Path, args: list[str], log: Path, limits: Limits, reveal: bool,
-                budget: float) -> tuple[int | None, bool, str]:
+                budget: float, sandbox_env: dict | None = None) -> tuple[int | None, bool, str]:
     """Run pytest once; return (returncode, killed_on_timeout, output tail)."""
     cmd = [sys.executable, "-m", "pytest", "-p", "course_lib.grading.plugin", "-p", "no:cacheprovider",
            "-c", str(workdir / "pytest.ini"), "--rootdir", str(workdir), "--import-mode=importlib",
@@ -107,7 +114,7 @@ def _run_pytest(workdir: Path, args: list[str], log: Path, limits: Limits, revea
     cmd += ["--grading-reveal"] if reveal else []
     out_path = log.with_suffix(".out")
     with open(out_path, "wb") as out:
-        proc = subprocess.Popen(cmd + args, cwd=workdir, env=_env(), stdout=out,
+        proc = subprocess.Popen(cmd + args, cwd=workdir, env=_env(sandbox_env), stdout=out,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
         killed = False
@@ -138,8 +145,12 @@ def _read_events(log: Path) -> list[dict]:
 
 
 def run_exercise(ex: Exercise, submitted: Path | None, workdir: Path, limits: Limits = Limits(),
-                 reveal: bool = False) -> ExerciseResult:
-    """Grade one exercise in ``workdir`` (a fresh, empty folder)."""
+                 reveal: bool = False, sandbox_env: dict | None = None) -> ExerciseResult:
+    """Grade one exercise in ``workdir`` (a fresh, empty folder, readable by the grader only).
+
+    ``sandbox_env``: the grading run's sandbox settings (:meth:`.sandbox.SandboxConfig.env`) for
+    the test processes; without it each test process makes its own.
+    """
     result = ExerciseResult(ex, submitted)
     args = prepare(workdir, ex, submitted)
     tests: dict[str, TestResult] = {}
@@ -149,7 +160,7 @@ def run_exercise(ex: Exercise, submitted: Path | None, workdir: Path, limits: Li
     while True:
         log = workdir / f"grading-{attempt}.jsonl"
         budget = deadline - time.monotonic()
-        rc, killed, tail = _run_pytest(workdir, args, log, limits, reveal, budget)
+        rc, killed, tail = _run_pytest(workdir, args, log, limits, reveal, budget, sandbox_env)
         events = _read_events(log)
         running = None
         for ev in events:
@@ -181,7 +192,7 @@ def run_exercise(ex: Exercise, submitted: Path | None, workdir: Path, limits: Li
                 t.feedback = ("the test process was stopped: the overall time limit of "
                               f"{limits.per_exercise:g} s ran out (an infinite loop?)")
             else:
-                how = (f"killed by signal {-rc} (a segfault?)" if rc is not None and rc < 0
+                how = (f"killed by signal {-rc} ({_signal_hint(-rc)})" if rc is not None and rc < 0
                        else f"exited with code {rc} (does your code call os._exit or exit?)")
                 t.category = "crash"
                 t.feedback = f"the test process {how} while running this test"

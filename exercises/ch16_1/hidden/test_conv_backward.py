@@ -30,17 +30,21 @@ def test_more_geometries(sub, xs, ws, stride, padding):
 
 @pytest.mark.points(1)
 def test_dw_against_central_differences(sub):
+    """dw against float64 central differences of L = sum(dy * conv(x, w)), stride 2, padding 1.
+
+    x (1,2,5,4), w (2,2,2,2) give a (1,2,3,3) output, so dy has that shape. The reference is
+    computed first, from copies, and the submission gets its own copies (call_checked), so a
+    submission that changes its inputs cannot move the reference."""
     rng = np.random.default_rng(3)
     x, w = rng.standard_normal((1, 2, 5, 4)), rng.standard_normal((2, 2, 2, 2))
-    dy = rng.standard_normal((1, 2, 3, 2))
-    _, dw, _ = sub.conv2d_backward(dy, x, w, 2, 1)
+    dy = rng.standard_normal((1, 2, 3, 3))
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
 
-    def loss(wv):  # L = sum(dy * conv(x, wv)) by explicit float64 sums
-        xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    def loss(wv):  # explicit float64 sums over every output position
         total = 0.0
         for o in range(2):
             for p in range(3):
-                for q in range(2):
+                for q in range(3):
                     total += dy[0, o, p, q] * np.sum(xp[0, :, 2 * p:2 * p + 2, 2 * q:2 * q + 2] * wv[o])
         return total
 
@@ -49,4 +53,7 @@ def test_dw_against_central_differences(sub):
         e = np.zeros_like(w)
         e[k] = 1e-6
         num[k] = (loss(w + e) - loss(w - e)) / 2e-6
-    compare("dw", dw, num, rtol=1e-6, atol=1e-7)
+    case = {"stride": 2, "padding": 1, "x": x, "w": w}
+    got = unpack("conv2d_backward(...)", call_checked(sub.conv2d_backward, dy, x, w, 2, 1, case=case),
+                 3, case)
+    compare("dw", got[1], num, rtol=1e-6, atol=1e-7, case=case)
