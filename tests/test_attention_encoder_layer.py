@@ -126,8 +126,10 @@ def test_bad_input():
     with pytest.raises(ValueError, match="dropout probability"):
         TransformerEncoderLayer(8, 2, dropout=1.0)
     layer = TransformerEncoderLayer(8, 2, 16)
-    with pytest.raises(ValueError, match=r"query must have last dim embed_dim=8, got shape \(5, 2, 6\)"):
+    with pytest.raises(ValueError, match=r"src must be .*d_model=8; got shape \(5, 2, 6\)"):
         layer(np.zeros((5, 2, 6), np.float32))
+    with pytest.raises(TypeError, match="src must be float32 or float64"):
+        layer(np.zeros((5, 2, 8), np.int64))
     with pytest.raises(ValueError, match=r"attn_mask must have shape"):
         layer(np.zeros((5, 2, 8), np.float32), src_mask=np.zeros((4, 4), bool))
     tm = torch.nn.TransformerEncoderLayer(8, 2, 16, activation=torch.nn.functional.silu)

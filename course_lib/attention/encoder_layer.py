@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import check_array
 from .dropout import Dropout
 from .feedforward import FeedForward
 from .layernorm import LayerNorm
@@ -71,6 +72,11 @@ class TransformerEncoderLayer(Module):
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         """src (S, N, E) / (N, S, E) / (S, E) -> same shape.  Masks as in
         :class:`~.multihead.MultiHeadAttention` (bool True = not allowed, or float added)."""
+        src = check_array("src", src)
+        if src.ndim not in (2, 3) or src.shape[-1] != self.d_model:
+            raise ValueError(f"src must be (S, N, d_model), (N, S, d_model) with batch_first, or "
+                             f"(S, d_model) unbatched, with d_model={self.d_model}; got shape "
+                             f"{src.shape}")
         x = src
         if self.norm_first:
             x = x + self._sa(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
