@@ -34,7 +34,8 @@ MODES = ("plain", "address", "thread")
 UNSUPPORTED = [
     (r"\b(asm|__asm__|__asm)\s*(volatile|__volatile__)?\s*\(", "inline PTX assembly (asm)"),
     # nvcuda::wmma runs for 16x16x16 fragments with __half/__nv_bfloat16 inputs (simt_wmma.h)
-    (r"\bfragment\s*<[^;{}>]*?,\s*(?!16\s*,\s*16\s*,\s*16\s*,)\d+\s*,\s*\d+\s*,\s*\d+\s*,",
+    (r"\bfragment\s*<\s*(?:[\w:\s]*::\s*)?(?:matrix_a|matrix_b|accumulator)\s*,"
+     r"\s*(?!16\s*,\s*16\s*,\s*16\s*,)\d+\s*,\s*\d+\s*,\s*\d+\s*,",
      "tensor-core fragments other than 16x16x16 (wmma m32n8k16, m8n32k16, m16n16k8, m8n8k4, ...)"),
     (r"\bprecision\s*::\s*(tf32|b1|s4|u4)\b|\b__float_to_tf32\b|\bbmma_sync\b",
      "tf32, integer and sub-byte tensor-core fragments (wmma::precision)"),
