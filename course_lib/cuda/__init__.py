@@ -12,13 +12,17 @@ Course kernels live beside the rest of their ladder, in ``<package>/kernels/``, 
 
 Signatures
 ----------
-``RawModule(code=None, *, path=None, options=(), backend=None, **emulator_options)``
+``RawModule(code=None, *, path=None, options=(), backend=None, enable_cooperative_groups=False,
+**emulator_options)``
     ``code`` (CUDA C source text) or ``path`` (a ``.cu`` file); ``options`` are compiler options
     passed to NVRTC on the CuPy backend (``-D``/``-I`` options are also honoured by the emulator).
     ``module.get_function(name) -> RawKernel``; ``module.kernel_names`` lists the ``__global__``
     functions found in the source.
-``RawKernel(code, name, options=(), backend=None, **emulator_options)``
-    one kernel out of ``code``.
+``RawKernel(code, name, options=(), backend=None, *, enable_cooperative_groups=False,
+**emulator_options)``
+    one kernel out of ``code``. ``enable_cooperative_groups=True`` launches cooperatively: every
+    block resident at once, so ``cooperative_groups::this_grid().sync()`` works (the emulator runs
+    all blocks together; a grid larger than an H100/H200 holds is refused with the numbers).
 ``kernel(grid, block, args, shared_mem=0)``
     ``grid`` / ``block``: int or tuple of 1-3 ints; ``args``: tuple of arrays (NumPy, or CuPy on the
     CuPy backend) and NumPy scalars matching the C parameter types (``np.int32(n)`` for ``int``,
@@ -50,18 +54,26 @@ Emulator options (keywords of ``RawModule`` / ``RawKernel``; ignored by the CuPy
     g++ optimisation level of the emulator build.
 
 Errors are :class:`KernelError` subclasses: :class:`CompileError`, :class:`UnsupportedFeatureError`
-("needs a real GPU: ..." for tensor cores, inline PTX, ``cp.async``, TMA, grid-wide sync ...),
-:class:`LaunchConfigError`, :class:`ArgumentTypeError`, :class:`BarrierDivergenceError`,
-:class:`DeadlockError`, :class:`WarpSyncError`, :class:`KernelFaultError`, :class:`SanitizerError`.
+("needs a real GPU: ..." for inline PTX, ``cp.async``, TMA, clusters ...),
+:class:`LaunchConfigError` (:class:`CooperativeLaunchError`: a grid sync without a cooperative
+launch), :class:`ArgumentTypeError`, :class:`BarrierDivergenceError`, :class:`DeadlockError`,
+:class:`WarpSyncError`, :class:`KernelFaultError`, :class:`SanitizerError`.
+
+CUDA features the emulator runs besides the core language: warp intrinsics under CUDA's rules
+(only non-exited lanes named in a mask take part; a read from an inactive lane is reported),
+``<cooperative_groups.h>`` (blocks, ``tiled_partition<N>`` tiles up to 32, ``coalesced_threads``,
+``cg::reduce`` / scans, ``this_grid().sync()``).
 """
 from .emulator.errors import (ArgumentTypeError, BarrierDivergenceError, CompileError,
-                              DeadlockError, KernelError, KernelFaultError, LaunchConfigError,
-                              SanitizerError, UnsupportedFeatureError, WarpSyncError)
+                              CooperativeLaunchError, DeadlockError, KernelError, KernelFaultError,
+                              LaunchConfigError, SanitizerError, UnsupportedFeatureError,
+                              WarpSyncError)
 from .runtime import (EXAMPLES_DIR, RawKernel, RawModule, default_backend, gpu_available,
                       kernel_path, load_module)
 
 __all__ = ["RawModule", "RawKernel", "load_module", "kernel_path", "EXAMPLES_DIR",
            "gpu_available", "default_backend",
            "KernelError", "CompileError", "UnsupportedFeatureError", "LaunchConfigError",
+           "CooperativeLaunchError",
            "ArgumentTypeError", "BarrierDivergenceError", "DeadlockError", "WarpSyncError",
            "KernelFaultError", "SanitizerError"]

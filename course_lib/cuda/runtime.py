@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .emulator.checks import check_args, check_launch, normalize_dim
+from .emulator.checks import check_args, check_cooperative, check_launch, normalize_dim
 from .emulator.errors import ArgumentTypeError, KernelError
 from .emulator.signature import KernelSignature, find_kernels
 
@@ -97,12 +97,15 @@ def _resolve_backend(backend: str | None) -> str:
 class RawModule:
     """A CUDA C source compiled for one backend; ``get_function(name)`` returns a kernel.
 
-    ``RawModule(code=None, *, path=None, options=(), backend=None, **emulator_options)``; see the
-    package docstring for the emulator options.
+    ``RawModule(code=None, *, path=None, options=(), backend=None,
+    enable_cooperative_groups=False, **emulator_options)``; see the package docstring for the
+    emulator options. ``enable_cooperative_groups=True`` launches every kernel of the module
+    cooperatively (all blocks resident, so ``this_grid().sync()`` works), as in CuPy.
     """
 
     def __init__(self, code: str | None = None, *, path: str | os.PathLike | None = None,
-                 options: Sequence[str] = (), backend: str | None = None, **emulator_options: Any):
+                 options: Sequence[str] = (), backend: str | None = None,
+                 enable_cooperative_groups: bool = False, **emulator_options: Any):
         if (code is None) == (path is None):
             raise TypeError("RawModule needs exactly one of code= (source text) or path= (a .cu file)")
         unknown = set(emulator_options) - set(EMULATOR_OPTIONS)
@@ -112,6 +115,7 @@ class RawModule:
         self.path = Path(path).resolve() if path is not None else None
         self.code = self.path.read_text() if self.path is not None else str(code)
         self.options = tuple(options)
+        self.enable_cooperative_groups = bool(enable_cooperative_groups)
         self.backend = _resolve_backend(backend)
         self.emulator_options = dict(emulator_options)
         self.filename = self.path.name if self.path is not None else "<kernel>.cu"
@@ -156,7 +160,8 @@ def _make_cupy_module(mod: RawModule):
     if mod.path is not None and not any(o.startswith("-I") for o in opts):
         opts += (f"-I{mod.path.parent}",)
     try:
-        return cupy.RawModule(code=mod.code, options=opts)
+        return cupy.RawModule(code=mod.code, options=opts,
+                              enable_cooperative_groups=mod.enable_cooperative_groups)
     except Exception as exc:             # cupy.cuda.compiler.CompileException
         raise KernelError(f"NVRTC could not compile {mod.filename}:\n{exc}") from exc
 
@@ -164,14 +169,18 @@ def _make_cupy_module(mod: RawModule):
 class RawKernel:
     """One ``__global__`` function; call it as ``kernel(grid, block, args, shared_mem=0)``.
 
-    ``RawKernel(code, name, options=(), backend=None, **emulator_options)``.
-    ``max_dynamic_shared_size_bytes`` (default None = the 48 KiB default limit) opts in to
-    larger dynamic shared memory (up to 227 KiB in total), as on CuPy.
+    ``RawKernel(code, name, options=(), backend=None, *, enable_cooperative_groups=False,
+    **emulator_options)``. ``max_dynamic_shared_size_bytes`` (default None = the 48 KiB default
+    limit) opts in to larger dynamic shared memory (up to 227 KiB in total), as on CuPy.
+    ``enable_cooperative_groups=True``: a cooperative launch (every block resident at once, so
+    ``this_grid().sync()`` works); a grid larger than a device can hold is refused.
     """
 
     def __init__(self, code: str, name: str, options: Sequence[str] = (),
-                 backend: str | None = None, **emulator_options: Any):
-        mod = RawModule(code, options=options, backend=backend, **emulator_options)
+                 backend: str | None = None, *, enable_cooperative_groups: bool = False,
+                 **emulator_options: Any):
+        mod = RawModule(code, options=options, backend=backend,
+                        enable_cooperative_groups=enable_cooperative_groups, **emulator_options)
         if name not in mod.signatures:
             raise KernelError(f"no __global__ function '{name}' in the source; found {mod.kernel_names}")
         self._init(mod, name)
@@ -203,9 +212,13 @@ class RawKernel:
         static_smem = impl.static_shared_bytes(self.name) if self.backend == "emulator" else 0
         check_launch(self.name, grid3, block3, int(shared_mem), static_smem,
                      self.max_dynamic_shared_size_bytes)
+        cooperative = self.module.enable_cooperative_groups
+        if cooperative and self.backend == "emulator":
+            # on a GPU the driver refuses a grid too large for the device it runs on
+            check_cooperative(self.name, grid3, block3, static_smem + int(shared_mem), emulator=True)
         values = check_args(self.signature, tuple(args), self.backend)
         if self.backend == "emulator":
-            impl.launch(self.name, grid3, block3, int(shared_mem), values)
+            impl.launch(self.name, grid3, block3, int(shared_mem), values, cooperative=cooperative)
         else:
             self._launch_cupy(impl, grid3, block3, int(shared_mem), values)
 

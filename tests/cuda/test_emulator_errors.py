@@ -133,7 +133,7 @@ def test_shared_memory_opt_in(examples):
     ('asm volatile("bar.sync 0;");', "inline PTX"),
     ("nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 32, 8, 16, half, nvcuda::wmma::row_major> f;", "16x16x16"),
     ("__pipeline_commit();", "cp.async"),
-    ("cooperative_groups::this_grid().sync();", "cooperative groups"),
+    ("cooperative_groups::this_cluster().sync();", "thread block clusters"),
 ])
 def test_unsupported_features_need_a_real_gpu(snippet, what):
     src = f'extern "C" __global__ void k(float* x) {{ {snippet} }}'

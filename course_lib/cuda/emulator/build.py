@@ -40,11 +40,10 @@ UNSUPPORTED = [
     (r"\bprecision\s*::\s*(tf32|b1|s4|u4)\b|\b__float_to_tf32\b|\bbmma_sync\b",
      "tf32, integer and sub-byte tensor-core fragments (wmma::precision)"),
     (r"\b__hmma|\b__imma|\b__bmma|\b__dmma", "tensor-core builtins (__hmma_* / __imma_*)"),
-    (r"cp\.async|\b__pipeline_\w+|\bmemcpy_async\b|\bcuda\s*::\s*pipeline|<cuda/pipeline>",
+    (r"cp\.async|\b__pipeline_\w+|\bmemcpy_async\b|\bcuda\s*::\s*pipeline|<cuda/pipeline>|"
+     r"<cooperative_groups/memcpy_async\.h>",
      "asynchronous copies (cp.async / memcpy_async / pipelines)"),
     (r"\bCUtensorMap|\bcp_async_bulk|\bcuTensorMapEncode", "Tensor Memory Accelerator (TMA) copies"),
-    (r"\bcooperative_groups\b|<cooperative_groups", "cooperative groups (e.g. grid-wide sync with this_grid().sync())"),
-    (r"\bthis_grid\s*\(|\bgrid_group\b", "grid-wide synchronisation (cooperative launch)"),
     (r"\bcuda\s*::\s*barrier\b|<cuda/barrier>|\bmbarrier\b", "asynchronous barriers (cuda::barrier / mbarrier)"),
     (r"__cluster_dims__|\bcluster\.sync\b|\bthis_cluster\b", "thread block clusters"),
     (r"<<<", "kernel launches from device code (dynamic parallelism)"),
@@ -227,7 +226,8 @@ def build(code: str, filename: str, kernel_names: list[str], *, mode: str = "pla
     rt = runtime_object(mode)
     key = _hash(tu, HEADER.read_bytes(), *(h.read_bytes() for h in sorted(HERE.glob("simt_*.h"))),
                 RUNTIME.read_bytes(), " ".join(kflags + uflags), mode,
-                compiler_version(), str(INCLUDE_DIR))
+                compiler_version(), str(INCLUDE_DIR),
+                *(h.read_bytes() for h in sorted(INCLUDE_DIR.rglob("*")) if h.is_file()))
     d = cache_dir()
     lib = d / f"{Path(filename).stem}-{mode}-{key}.so"
     meta_path = lib.with_suffix(".json")

@@ -63,6 +63,52 @@ def check_launch(kernel: str, grid: tuple[int, int, int], block: tuple[int, int,
                                     f"max_dynamic_shared_size_bytes={max_dynamic}")
 
 
+#: The largest device of the course's targets, for the cooperative-launch residency check:
+#: (name, SMs, max threads per SM, max blocks per SM, shared memory per SM, reserved per block).
+RESIDENCY_DEVICE = ("an H100/H200 (sm_90)", 132, 2048, 32, 228 * 1024, 1024)
+#: The smallest (Colab's free T4, sm_75), quoted in the message so a launcher sizes its grid.
+SMALL_DEVICE = ("a T4 (sm_75)", 40, 1024, 16, 64 * 1024, 0)
+#: The emulator runs every block of a cooperative grid at once, one fiber per thread.
+EMULATOR_MAX_COOPERATIVE_THREADS = 16384
+
+
+def resident_blocks_per_sm(threads: int, smem: int, device=RESIDENCY_DEVICE) -> int:
+    """Blocks of ``threads`` threads and ``smem`` bytes of shared memory one SM keeps resident
+    (threads, block-slot and shared-memory limits; registers are not modelled)."""
+    _, _, max_threads, max_blocks, smem_sm, reserved = device
+    fit = min(max_blocks, max_threads // threads)
+    if smem:
+        fit = min(fit, smem_sm // (smem + reserved))
+    return fit
+
+
+def check_cooperative(kernel: str, grid: tuple[int, int, int], block: tuple[int, int, int],
+                      smem: int, emulator: bool) -> None:
+    """A cooperative launch needs every block resident at once: refuse a grid no device holds.
+
+    ``smem``: static + dynamic shared memory per block. On the emulator, also refuse a grid whose
+    threads (one fiber each, all alive together) exceed :data:`EMULATOR_MAX_COOPERATIVE_THREADS`.
+    """
+    nblocks = grid[0] * grid[1] * grid[2]
+    threads = block[0] * block[1] * block[2]
+    name, sms = RESIDENCY_DEVICE[:2]
+    per_sm = resident_blocks_per_sm(threads, smem)
+    if nblocks > per_sm * sms:
+        small = resident_blocks_per_sm(threads, smem, SMALL_DEVICE) * SMALL_DEVICE[1]
+        raise LaunchConfigError(
+            f"{kernel}: a cooperative launch keeps every block resident, but the grid has {nblocks} "
+            f"blocks of {threads} threads and {smem} bytes of shared memory; one SM holds at most "
+            f"{per_sm} such block(s), so {name} with {sms} SMs holds {per_sm * sms} "
+            f"({SMALL_DEVICE[0]}: {small}). Size the grid from the occupancy (e.g. "
+            "cupy's occupancy API or number of SMs x blocks per SM) and loop inside the kernel")
+    if emulator and nblocks * threads > EMULATOR_MAX_COOPERATIVE_THREADS:
+        raise LaunchConfigError(
+            f"{kernel}: the emulator runs a cooperative grid with every thread alive at once; "
+            f"{nblocks} blocks x {threads} threads = {nblocks * threads} threads is more than its "
+            f"limit of {EMULATOR_MAX_COOPERATIVE_THREADS}; use a smaller grid on the emulator "
+            "(a persistent kernel loops over its work, so fewer blocks give the same result)")
+
+
 def _is_cupy_array(x) -> bool:
     return type(x).__module__.startswith("cupy") and hasattr(x, "__cuda_array_interface__")
 

@@ -23,6 +23,11 @@ class LaunchConfigError(KernelError, ValueError):
     """Grid, block or shared-memory size outside what a CUDA GPU accepts."""
 
 
+class CooperativeLaunchError(LaunchConfigError):
+    """``this_grid().sync()`` in a kernel that was not launched cooperatively
+    (``RawKernel(..., enable_cooperative_groups=True)``)."""
+
+
 class ArgumentTypeError(KernelError, TypeError):
     """A kernel argument has the wrong type, dtype, layout or count for its C parameter."""
 
@@ -37,7 +42,8 @@ class DeadlockError(KernelError):
 
 class WarpSyncError(KernelError):
     """A warp operation (``__shfl_*_sync``, ``__ballot_sync``, ``__syncwarp`` ...) whose mask names a
-    lane that exited, does not exist, or waits somewhere else."""
+    live lane that waits somewhere else, or a shuffle that reads a lane not taking part (exited,
+    absent or outside the mask: an undefined value on a GPU)."""
 
 
 class KernelFaultError(KernelError):
@@ -51,5 +57,6 @@ class SanitizerError(KernelError):
 
 
 __all__ = ["KernelError", "CompileError", "UnsupportedFeatureError", "LaunchConfigError",
+           "CooperativeLaunchError",
            "ArgumentTypeError", "BarrierDivergenceError", "DeadlockError", "WarpSyncError",
            "KernelFaultError", "SanitizerError"]

@@ -22,7 +22,7 @@ SCHEDULES = {"forward": 0, "reverse": 1, "random": 2}
 SANITIZERS = {None: "plain", "address": "address", "thread": "thread"}
 MODE_CODE = {"plain": 0, "address": 1, "thread": 2}
 ERROR_CODES = {1: errors.BarrierDivergenceError, 2: errors.DeadlockError, 3: errors.WarpSyncError,
-               4: errors.KernelFaultError, 6: errors.KernelError}
+               4: errors.KernelFaultError, 5: errors.CooperativeLaunchError, 6: errors.KernelError}
 
 _libs: dict[str, ctypes.CDLL] = {}
 _libs_lock = threading.Lock()
@@ -71,9 +71,10 @@ def pack_args(values: list, pointers: list[int] | None = None) -> tuple[ctypes.A
     return ptrs, holders
 
 
-def launch_config(grid, block, shared_mem: int, schedule: str, seed: int, workers: int, mode: str):
-    cfg = (ctypes.c_longlong * 11)(*grid, *block, shared_mem, SCHEDULES[schedule], seed, workers,
-                                   MODE_CODE[mode])
+def launch_config(grid, block, shared_mem: int, schedule: str, seed: int, workers: int, mode: str,
+                  cooperative: bool = False):
+    cfg = (ctypes.c_longlong * 12)(*grid, *block, shared_mem, SCHEDULES[schedule], seed, workers,
+                                   MODE_CODE[mode], int(bool(cooperative)))
     return cfg
 
 
@@ -131,12 +132,13 @@ class EmulatorModule:
     def static_shared_bytes(self, name: str) -> int:
         return int(self.meta["static_shared"].get(name, 0))
 
-    def launch(self, name: str, grid, block, shared_mem: int, values: list) -> None:
+    def launch(self, name: str, grid, block, shared_mem: int, values: list,
+               cooperative: bool = False) -> None:
         if self.mode != "plain":
             from .sanitize import run_sanitized
             run_sanitized(self.san_lib_path, self.mode, name, self.signatures[name], grid, block,
                           shared_mem, values, schedule=self.schedule, seed=self.seed, workers=self.workers,
-                          filename=self.filename)
+                          filename=self.filename, cooperative=cooperative)
             return
         lib = self._lib
         arrays = [v for v in values if isinstance(v, np.ndarray)]
@@ -151,7 +153,8 @@ class EmulatorModule:
                 bufs.append(p)
                 ctypes.memmove(p, a.ctypes.data, a.nbytes)
             ptrs, holders = pack_args(values, pointers=bufs)
-            cfg = launch_config(grid, block, shared_mem, self.schedule, self.seed, self.workers, "plain")
+            cfg = launch_config(grid, block, shared_mem, self.schedule, self.seed, self.workers, "plain",
+                                cooperative)
             code, msg, out = call_launch(lib, name, ptrs, cfg)
             del holders
             for a, p in zip(arrays, bufs):

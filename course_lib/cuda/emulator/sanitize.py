@@ -262,13 +262,14 @@ def check_runtime(mode: str) -> None:
 
 
 def run_sanitized(lib_path: Path, mode: str, kernel: str, sig, grid, block, shared_mem: int, values: list, *,
-                  schedule: str, seed: int, workers: int, filename: str, self_test: bool = True) -> None:
+                  schedule: str, seed: int, workers: int, filename: str, self_test: bool = True,
+                  cooperative: bool = False) -> None:
     """Launch in a sanitizer subprocess; copy the arrays back in place; raise on a report."""
     if self_test:
         check_runtime(mode)
     request = {"lib": str(lib_path), "mode": mode, "kernel": kernel, "grid": grid, "block": block,
                "shared_mem": shared_mem, "schedule": schedule, "seed": seed,
-               "workers": 1 if mode == "address" else workers,
+               "workers": 1 if mode == "address" else workers, "cooperative": bool(cooperative),
                "names": [p.name for p in sig.params], "values": values}
     with tempfile.TemporaryDirectory(prefix="simt-san-") as d:
         req, resp = Path(d) / "request.pkl", Path(d) / "response.pkl"
@@ -322,7 +323,7 @@ def _child(req_path: str, resp_path: str) -> int:
     sys.stderr.flush()
     ptrs, holders = pack_args(values, pointers=bufs)
     cfg = launch_config(req["grid"], req["block"], req["shared_mem"], req["schedule"], req["seed"],
-                        req["workers"], req["mode"])
+                        req["workers"], req["mode"], req.get("cooperative", False))
     code, msg, out = call_launch(lib, req["kernel"], ptrs, cfg)
     arrays = []
     k = 0

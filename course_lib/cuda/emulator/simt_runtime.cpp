@@ -7,11 +7,17 @@
 // ucontext fibers on one worker; each fiber runs until it reaches a barrier, a warp operation or
 // returns. When no fiber can run, the scheduler resolves complete warp operations, then the block
 // barrier, and otherwise reports divergence / deadlock naming the source lines.
+//
+// Cooperative launch (this_grid().sync()): every block of the grid gets its own worker, so all
+// blocks are resident together, as the GPU guarantees for cudaLaunchCooperativeKernel. A worker
+// whose threads have all reached the grid barrier waits there until every block has arrived.
 #define SIMT_RUNTIME_BUILD
 #include "simt.h"
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdarg>
 #include <mutex>
@@ -55,8 +61,9 @@ thread_local dim3 gridDim;
 
 namespace {
 
-enum State { RUNNABLE = 0, AT_BARRIER, AT_WARP, EXITED };
-enum Code { OK = 0, E_DIVERGENCE = 1, E_DEADLOCK = 2, E_WARP = 3, E_FAULT = 4, E_INTERNAL = 6 };
+enum State { RUNNABLE = 0, AT_BARRIER, AT_WARP, EXITED, AT_GRID };
+enum Code { OK = 0, E_DIVERGENCE = 1, E_DEADLOCK = 2, E_WARP = 3, E_FAULT = 4, E_COOPERATIVE = 5,
+            E_INTERNAL = 6 };
 enum Schedule { FORWARD = 0, REVERSE = 1, RANDOM = 2 };
 enum Mode { PLAIN = 0, ASAN = 1, TSAN = 2 };
 
@@ -116,6 +123,7 @@ struct Worker {
     // ordered, threads of one block are not.
     char block_sync[2] = {};
     long long block_count = 0;
+    long long grid_count = 0;        // grid barriers this worker's block has passed
 };
 
 struct Launch {
@@ -132,6 +140,12 @@ struct Launch {
     std::string msg;
     std::atomic_flag out_lock = ATOMIC_FLAG_INIT;   // spin lock: invisible to TSan, unlike a mutex
     std::string out;
+    // cooperative launch: one worker per block and a grid-wide barrier
+    int cooperative = 0;
+    std::mutex grid_mu;
+    std::condition_variable grid_cv;
+    long long grid_arrived = 0, grid_gen = 0, grid_finished = 0;
+    char grid_sync[2] = {};          // TSan: released on arrival, acquired on release (by parity)
 };
 
 thread_local Worker* tl_w = nullptr;
@@ -426,6 +440,40 @@ std::string diagnose_warp(Worker* w, int t) {
     return head + std::string("cannot complete");
 }
 
+// ------------------------------------------------------------------------ grid barrier
+std::string block_name() {
+    return "block (" + std::to_string(blockIdx.x) + "," + std::to_string(blockIdx.y) + "," +
+           std::to_string(blockIdx.z) + ")";
+}
+
+// Every thread of this block waits at this_grid().sync(): wait until every block of the grid has
+// arrived. A block that has returned can never arrive: a deadlock (a hang on a GPU).
+void grid_barrier(Worker* w, const Fiber& at) {
+    Launch* L = w->L;
+    std::unique_lock<std::mutex> lk(L->grid_mu);
+    const long long gen = L->grid_gen;
+    if (++L->grid_arrived == L->nblocks) {
+        L->grid_arrived = 0;
+        ++L->grid_gen;
+        L->grid_cv.notify_all();
+        return;
+    }
+    while (gen == L->grid_gen) {
+        if (L->code.load() != OK) { w->aborted = true; return; }
+        if (L->grid_finished > 0) {
+            const long long gone = L->grid_finished;
+            lk.unlock();
+            record_error(L, E_DEADLOCK, "the threads of " + block_name() + " wait at this_grid().sync() at " +
+                         site(at) + ", but " + std::to_string(gone) + " block(s) of the grid have "
+                         "already returned and can never arrive (a hang on a GPU); every thread of every "
+                         "block must reach each grid-wide sync");
+            w->aborted = true;
+            return;
+        }
+        L->grid_cv.wait_for(lk, std::chrono::milliseconds(20));
+    }
+}
+
 // ------------------------------------------------------------------------ one block
 void schedule_order(Worker* w) {
     int n = w->n;
@@ -464,18 +512,42 @@ void run_block(Worker* w, long long b) {
         const bool progress = resolve_warps(w);
         if (w->aborted) return;
         if (progress) continue;
-        int exited = 0, at_bar = 0, at_warp = -1, first_bar = -1, first_exit = -1;
+        int exited = 0, at_bar = 0, at_warp = -1, first_bar = -1, first_exit = -1, at_grid = 0, first_grid = -1;
         for (int t = 0; t < n; ++t) {
             const Fiber& f = w->fibers[t];
             if (f.state == EXITED) { ++exited; if (first_exit < 0) first_exit = t; }
             else if (f.state == AT_BARRIER) { ++at_bar; if (first_bar < 0) first_bar = t; }
             else if (f.state == AT_WARP && at_warp < 0) at_warp = t;
+            else if (f.state == AT_GRID) { ++at_grid; if (first_grid < 0) first_grid = t; }
         }
         if (exited == n) return;
         if (at_warp >= 0) {
             record_error(L, E_WARP, diagnose_warp(w, at_warp));
             w->aborted = true;
             return;
+        }
+        if (at_grid > 0) {
+            const Fiber& fg = w->fibers[first_grid];
+            if (at_grid < n) {
+                const int other = first_bar >= 0 ? first_bar : first_exit;
+                std::string m = std::to_string(at_grid) + " thread(s) of " + block_name() +
+                                " wait at this_grid().sync() at " + site(fg) + " (e.g. " + where(w, first_grid) +
+                                ") while " + (at_bar ? std::to_string(at_bar) + " wait at " +
+                                barrier_name(w->fibers[other].bar_kind) + " at " + site(w->fibers[other])
+                                : std::to_string(exited) + " have already returned") + " (e.g. " +
+                                where(w, other) + "); every thread of the grid must reach each grid-wide sync";
+                record_error(L, E_DEADLOCK, m);
+                w->aborted = true;
+                return;
+            }
+            grid_barrier(w, fg);
+            if (w->aborted) return;
+            for (int t = 0; t < n; ++t) {
+                w->fibers[t].state = RUNNABLE;
+                if (L->mode == TSAN) acquire_as(w, t, &L->grid_sync[w->grid_count % 2]);
+            }
+            ++w->grid_count;
+            continue;
         }
         const Fiber& fb = w->fibers[first_bar];
         if (exited > 0) {
@@ -654,7 +726,13 @@ void worker_main(Launch* L) {
         run_block(&w, b);
         TSAN_ACQUIRE(&w.block_sync[w.block_count % 2]);   // the worker (then join) sees the block's writes
         ++w.block_count;
+        if (L->cooperative) break;                        // one block per worker, all resident
         if (w.aborted) break;
+    }
+    if (L->cooperative) {            // blocks waiting at a grid barrier learn that this one is gone
+        std::lock_guard<std::mutex> g(L->grid_mu);
+        ++L->grid_finished;
+        L->grid_cv.notify_all();
     }
     for (Fiber& f : w.fibers)
         if (f.stack) put_stack(f.stack, f.stack_size);
@@ -728,6 +806,26 @@ unsigned activemask(const char* file, int line) {
 
 unsigned lane_id() { return (unsigned)(tl_w->cur % 32); }
 
+int grid_is_valid() { return tl_w && tl_w->L->cooperative; }
+
+void grid_sync(const char* file, int line) {
+    Worker* w = tl_w;
+    Fiber& f = w->fibers[w->cur];
+    f.file = file;
+    f.line = line;
+    if (!w->L->cooperative) {
+        char buf[400];
+        snprintf(buf, sizeof buf, "this_grid().sync() at %s:%d in %s needs a cooperative launch, which keeps "
+                 "every block of the grid resident: create the kernel with "
+                 "RawKernel(..., enable_cooperative_groups=True) (a normal launch fails on a GPU too)",
+                 file, line, where(w, w->cur).c_str());
+        fail_in_fiber(w, E_COOPERATIVE, buf);
+    }
+    f.state = AT_GRID;
+    TSAN_RELEASE(&w->L->grid_sync[w->grid_count % 2]);
+    switch_to_scheduler(w);
+}
+
 void* dynamic_smem() {
     Worker* w = tl_w;
     return w ? w->smem : nullptr;
@@ -762,7 +860,7 @@ long long clock64() {
 }  // namespace __simt
 
 // ------------------------------------------------------------------------ host-side entry point
-// cfg: grid[3], block[3], shared_mem, schedule, seed, workers, mode.
+// cfg: grid[3], block[3], shared_mem, schedule, seed, workers, mode, cooperative.
 // Returns 0 or an error code; err receives the message, *out the captured printf output.
 extern "C" int __simt_launch(void (*thunk)(void**), void** args, const long long* cfg, char* err, int errlen,
                              char** out, long long* outlen) {
@@ -776,6 +874,7 @@ extern "C" int __simt_launch(void (*thunk)(void**), void** args, const long long
     L.seed = (uint64_t)cfg[8];
     L.nworkers = (int)cfg[9];
     L.mode = (int)cfg[10];
+    L.cooperative = (int)cfg[11];
     L.nblocks = (long long)L.grid[0] * L.grid[1] * L.grid[2];
     if (L.schedule == RANDOM && L.nblocks > 1) {   // a random affine permutation of the blocks
         std::mt19937_64 rng(L.seed ^ 0x5DEECE66Dull);
@@ -785,6 +884,7 @@ extern "C" int __simt_launch(void (*thunk)(void**), void** args, const long long
     }
     int nw = (int)std::max(1ll, std::min<long long>(L.nworkers, L.nblocks));
     if (L.mode == TSAN) nw = std::min(nw, 2);   // 2 workers show races between blocks; more would shrink K
+    if (L.cooperative) nw = (int)L.nblocks;     // every block resident at once (size checked by the caller)
     L.nworkers = nw;
     if (L.mode == PLAIN) install_fault_handlers();
     std::vector<std::thread> threads;
@@ -804,7 +904,7 @@ extern "C" int __simt_launch(void (*thunk)(void**), void** args, const long long
 }
 
 extern "C" void __simt_free(char* p) { free(p); }
-extern "C" int __simt_abi_version() { return 1; }
+extern "C" int __simt_abi_version() { return 2; }
 
 // Guarded copies of the array arguments (plain mode): each array sits between two PROT_NONE
 // pages, its last byte (rounded up to 16) right before the upper one, so an index just past the
