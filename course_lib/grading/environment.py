@@ -29,7 +29,11 @@ class Problem:
 
 
 def _compiler() -> str | None:
-    return os.environ.get("CXX") or shutil.which("g++") or shutil.which("clang++")
+    """The emulator's compiler (``$CXX`` when set, else g++): its path, or None if missing."""
+    chosen = os.environ.get("CXX")
+    if chosen:
+        return shutil.which(chosen)
+    return shutil.which("g++")
 
 
 def check(cuda_exercises: list[str] = ()) -> list[Problem]:
