@@ -8,6 +8,7 @@ the grader's files and the exercises tree are byte-for-byte unchanged afterwards
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -149,6 +150,9 @@ def print_a_lot():
 def die():
     os._exit(0)
 
+def allocate(n):
+    return np.ones(n, dtype=np.uint8).sum()
+
 def write_own_folder():
     with open("scratch.txt", "w") as f:
         f.write("ok")
@@ -162,9 +166,22 @@ BLOCKED = ["grader_module", "recorder", "import_plugin", "torch_from_sys_modules
            "kill_grader", "remove_outside"]
 
 
-@pytest.fixture(scope="module")
-def attacker(tmp_path_factory):
-    sub = start(tmp_path_factory.mktemp("attack"), ATTACKS)
+@pytest.fixture(scope="module", params=["own-uid", "same-uid"])
+def attacker(request, tmp_path_factory):
+    """The attack module in a sandbox; "same-uid" is a learner's laptop (no root): the same
+    process split and audit hook, without the change of user id."""
+    tmp = tmp_path_factory.mktemp("attack")
+    if request.param == "own-uid":
+        sub = start(tmp, ATTACKS)
+    else:
+        from course_lib.grading.proxy import SubmissionModule
+        from course_lib.grading.sandbox import Sandbox, current_config
+        folder = tmp / "ch16_1"
+        folder.mkdir()
+        (folder / "numerical_gradient.py").write_text(textwrap.dedent(ATTACKS))
+        cfg = dataclasses.replace(current_config(), uid=None)
+        path = folder / "numerical_gradient.py"
+        sub = SubmissionModule(path, Sandbox(path, [], (), cfg)).start()
     yield sub
     sub.close()
 
@@ -192,6 +209,13 @@ def test_inputs_are_passed_by_value(attacker):
     assert np.array_equal(attacker.zero_inputs(x), np.zeros(4)) and np.array_equal(x, np.ones(4))
     with pytest.raises(GradingFailure, match="modified its input"):
         call_checked(attacker.zero_inputs, x)
+
+
+def test_memory_is_limited(attacker):
+    if attacker.sandbox.cfg.uid is None:
+        pytest.skip("the memory limit is set with the rest of the sandbox's limits")
+    with pytest.raises(MemoryError):
+        attacker.allocate(8 << 30)
 
 
 def test_sandbox_folder_is_writable_and_output_is_capped(attacker):
@@ -248,6 +272,24 @@ def test_kernel_built_from_python_text_is_checked_in_the_sandbox(tmp_path):
     try:
         with pytest.raises(Exception, match="system"):
             sub.build()
+    finally:
+        sub.close()
+
+
+def test_a_submitted_kernel_in_a_test_runs_in_the_sandbox(tmp_path):
+    """A test that builds the submitted .cu itself (RawModule(path=...)) gets the sandbox's
+    build: compiled and launched there, the arrays copied back in place."""
+    from course_lib.grading.proxy import SandboxedRawModule
+    kernel = ('extern "C" __global__ void fill(float* y, int n) {\n'
+              '    int i = blockIdx.x * blockDim.x + threadIdx.x;\n'
+              '    if (i < n) y[i] = 2.0f * i;\n}\n')
+    sub = start(tmp_path, "import numpy as np\n", name="conv2d_kernel", cu=kernel)
+    try:
+        mod = SandboxedRawModule(path=tmp_path / "ch16_1" / "conv2d_kernel.cu", backend="emulator")
+        assert isinstance(mod, SandboxedRawModule)
+        y = np.zeros(70, np.float32)
+        mod.get_function("fill")((2,), (64,), (y, np.int32(70)))
+        assert np.array_equal(y, 2 * np.arange(70, dtype=np.float32))
     finally:
         sub.close()
 
