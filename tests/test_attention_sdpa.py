@@ -65,6 +65,15 @@ def test_weights_rows_and_the_causal_pattern():
     close(p, ref, np.float64)
 
 
+@pytest.mark.parametrize("L,S", [(3, 6), (6, 3), (4, 4)])
+def test_is_causal_is_torchs_own_causal_mask(L, S):
+    """torch's is_causal itself (not a mask we build) for L != S: top-left aligned."""
+    rng = np.random.default_rng(L * 10 + S)
+    q, k, v = rng.standard_normal((2, L, 4)), rng.standard_normal((2, S, 4)), rng.standard_normal((2, S, 3))
+    close(scaled_dot_product_attention(q, k, v, is_causal=True),
+          F.scaled_dot_product_attention(tt(q), tt(k), tt(v), is_causal=True), np.float64)
+
+
 @pytest.mark.parametrize("kind", ["bool", "float"])
 def test_fully_masked_query_gives_zeros_like_torch_sdpa(kind):
     rng = np.random.default_rng(2)
