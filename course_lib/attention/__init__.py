@@ -15,6 +15,13 @@ and has a backward pass:
 * :mod:`.flops` -- flop and memory counts of each block
 * :mod:`.optim`, :mod:`.train` -- Adam and a tiny end-to-end training run
 
+Section 16.5:
+
+* :mod:`.online_softmax` -- partial softmax results (m, l, acc) and their merge
+* :mod:`.flash` -- ``flash_attention`` (tiled, no L x S matrix) and its backward
+* :mod:`.gqa` -- grouped-/multi-query attention (``enable_gqa``) and their modules
+* :mod:`.kv_cache` -- ``KVCache`` and one decoding step
+
 The CUDA kernels of this section live in ``course_lib.attention.gpu`` (imported
 separately, it needs the kernel runtime).
 """
@@ -32,9 +39,14 @@ from .positional import sinusoidal_positional_encoding
 from .sdpa import (attention_weights, masked_scores, scaled_dot_product_attention,
                    scaled_dot_product_attention_backward)
 from .softmax import softmax, softmax_backward
+from .online_softmax import merge_partials
+from .flash import causal_tile_plan, flash_attention, flash_attention_backward
+from .gqa import GroupedQueryAttention, MultiQueryAttention, gqa_head_map
 
 __all__ = ["softmax", "softmax_backward", "causal_mask", "masked_scores", "attention_weights",
            "scaled_dot_product_attention", "scaled_dot_product_attention_backward",
            "split_heads", "merge_heads", "MultiHeadAttention", "LayerNorm", "Linear", "linear",
            "linear_backward", "relu", "relu_backward", "gelu", "gelu_backward", "FeedForward",
-           "Dropout", "TransformerEncoderLayer", "sinusoidal_positional_encoding", "Module"]
+           "Dropout", "TransformerEncoderLayer", "sinusoidal_positional_encoding", "Module",
+           "merge_partials", "flash_attention", "flash_attention_backward", "causal_tile_plan",
+           "GroupedQueryAttention", "MultiQueryAttention", "gqa_head_map"]

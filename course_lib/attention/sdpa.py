@@ -98,21 +98,26 @@ def attention_weights(q, k, attn_mask=None, *, is_causal=False, scale=None) -> n
 
 
 def scaled_dot_product_attention(q, k, v, attn_mask=None, *, is_causal=False,
-                                 scale=None) -> np.ndarray:
+                                 scale=None, enable_gqa=False) -> np.ndarray:
     """``softmax(q k^T * scale + mask) @ v``: q (..., L, E), k (..., S, E), v (..., S, Ev) -> (..., L, Ev).
 
     Same semantics as ``torch.nn.functional.scaled_dot_product_attention`` (without
     dropout): boolean ``attn_mask`` True = may attend, float ``attn_mask`` is added;
     it broadcasts to (..., L, S).  ``scale`` defaults to ``1/sqrt(E)``.  A query with
     no allowed key returns zeros.  The dtype of q (float32/float64) is kept.
+    ``enable_gqa=True``: q has H heads at dim -3, k and v have H_kv (H divisible by
+    H_kv), query head h uses key/value head h // (H/H_kv) (see :mod:`.gqa`).
     """
+    if enable_gqa:
+        from .gqa import gqa_attention
+        return gqa_attention(q, k, v, attn_mask, is_causal=is_causal, scale=scale)
     check_qkv(q, k, v)
     p = attention_weights(q, k, attn_mask, is_causal=is_causal, scale=scale)
     return np.matmul(p, v)
 
 
 def scaled_dot_product_attention_backward(dout, q, k, v, attn_mask=None, *, is_causal=False,
-                                          scale=None, probs=None):
+                                          scale=None, probs=None, enable_gqa=False):
     """Gradients (dq, dk, dv) of a loss through :func:`scaled_dot_product_attention`.
 
     With P the probabilities and dO = ``dout`` (..., L, Ev)::
@@ -124,8 +129,15 @@ def scaled_dot_product_attention_backward(dout, q, k, v, attn_mask=None, *, is_c
 
     Masked entries have P = 0 and therefore no gradient.  ``probs`` may pass the P of
     the forward call to skip recomputing it.  Where q, k or v were broadcast over
-    leading dims, their gradient is summed back to their own shape.
+    leading dims, their gradient is summed back to their own shape (and with
+    ``enable_gqa=True`` over the query heads sharing a key/value head; no ``probs``).
     """
+    if enable_gqa:
+        if probs is not None:
+            raise ValueError("probs cannot be passed together with enable_gqa=True")
+        from .gqa import gqa_attention_backward
+        return gqa_attention_backward(dout, q, k, v, attn_mask, is_causal=is_causal,
+                                      scale=scale)
     batch, L, S = check_qkv(q, k, v)
     dout = check_array("dout", dout)
     want = batch + (L, v.shape[-1])
