@@ -13,11 +13,12 @@ Course kernels live beside the rest of their ladder, in ``<package>/kernels/``, 
 Signatures
 ----------
 ``RawModule(code=None, *, path=None, options=(), backend=None, enable_cooperative_groups=False,
-**emulator_options)``
+name_expressions=None, **emulator_options)``
     ``code`` (CUDA C source text) or ``path`` (a ``.cu`` file); ``options`` are compiler options
     passed to NVRTC on the CuPy backend (``-D``/``-I`` options are also honoured by the emulator).
     ``module.get_function(name) -> RawKernel``; ``module.kernel_names`` lists the ``__global__``
-    functions found in the source.
+    functions found in the source. ``name_expressions=["reduce<float, 256>"]`` instantiates template
+    kernels, then ``get_function("reduce<float, 256>")`` (the same string), as in CuPy.
 ``RawKernel(code, name, options=(), backend=None, *, enable_cooperative_groups=False,
 **emulator_options)``
     one kernel out of ``code``. ``enable_cooperative_groups=True`` launches cooperatively: every
@@ -62,7 +63,7 @@ launch), :class:`ArgumentTypeError`, :class:`BarrierDivergenceError`, :class:`De
 CUDA features the emulator runs besides the core language: warp intrinsics under CUDA's rules
 (only non-exited lanes named in a mask take part; a read from an inactive lane is reported),
 ``<cooperative_groups.h>`` (blocks, ``tiled_partition<N>`` tiles up to 32, ``coalesced_threads``,
-``cg::reduce`` / scans, ``this_grid().sync()``).
+``cg::reduce`` / scans, ``this_grid().sync()``) and template kernels.
 """
 from .emulator.errors import (ArgumentTypeError, BarrierDivergenceError, CompileError,
                               CooperativeLaunchError, DeadlockError, KernelError, KernelFaultError,

@@ -82,6 +82,8 @@ class CompileResult:
     log: str
     binary: bytes
     kernels: list[dict] = field(default_factory=list)
+    #: name expression (``"reduce<float, 256>"``) -> the mangled symbol NVRTC gave it
+    lowered_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_cubin(self) -> bool:
@@ -172,12 +174,15 @@ def _log(nvrtc, prog) -> str:
 
 
 def compile_cuda(source_or_path, arch: str = "sm_90", options: Sequence[str] = (),
-                 name: str | None = None, verbose_ptxas: bool = True) -> CompileResult:
+                 name: str | None = None, verbose_ptxas: bool = True,
+                 name_expressions: Sequence[str] = ()) -> CompileResult:
     """Compile CUDA C source (or a ``.cu`` file) with NVRTC; raise :class:`NvrtcError` on failure.
 
     ``arch``: ``"sm_90"`` (H100/H200) gives a CUBIN and ptxas's resource report;
     ``"compute_90"`` stops at PTX.  ``options``: extra NVRTC flags, e.g. ``("-DTILE=32",)``.
     A file's own folder is on the include path, as are the CUDA headers of the pip wheels.
+    ``name_expressions`` instantiate template kernels (``"reduce<float, 256>"``), as CuPy's
+    ``RawModule(name_expressions=...)`` does; ``result.lowered_names`` maps each to its symbol.
     """
     from .resources import parse_ptxas_log
 
@@ -201,11 +206,19 @@ def compile_cuda(source_or_path, arch: str = "sm_90", options: Sequence[str] = (
 
     err, prog = nvrtc.nvrtcCreateProgram(source.encode(), name.encode(), 0, [], [])
     _check(nvrtc, err, "nvrtcCreateProgram", name)
+    lowered: dict[str, str] = {}
     try:
+        for expr in name_expressions:
+            _check(nvrtc, nvrtc.nvrtcAddNameExpression(prog, expr.encode()),
+                   f"nvrtcAddNameExpression({expr})", name, prog)
         encoded = [o.encode() for o in opts]
         _check(nvrtc, nvrtc.nvrtcCompileProgram(prog, len(encoded), encoded),
                "nvrtcCompileProgram", name, prog)
         log = _log(nvrtc, prog)
+        for expr in name_expressions:
+            err, sym = nvrtc.nvrtcGetLoweredName(prog, expr.encode())
+            _check(nvrtc, err, f"nvrtcGetLoweredName({expr})", name, prog)
+            lowered[expr] = sym.decode() if isinstance(sym, bytes) else str(sym)
         if arch.startswith("sm_"):
             err, size = nvrtc.nvrtcGetCUBINSize(prog)
             _check(nvrtc, err, "nvrtcGetCUBINSize", name, prog)
@@ -219,7 +232,7 @@ def compile_cuda(source_or_path, arch: str = "sm_90", options: Sequence[str] = (
     finally:
         nvrtc.nvrtcDestroyProgram(prog)
     return CompileResult(name=name, arch=arch, options=tuple(opts), log=log, binary=binary,
-                         kernels=parse_ptxas_log(log))
+                         kernels=parse_ptxas_log(log), lowered_names=lowered)
 
 
 def package_cuda_files(root: Path = COURSE_DIR) -> list[Path]:

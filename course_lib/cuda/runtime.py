@@ -15,7 +15,7 @@ import numpy as np
 
 from .emulator.checks import check_args, check_cooperative, check_launch, normalize_dim
 from .emulator.errors import ArgumentTypeError, KernelError
-from .emulator.signature import KernelSignature, find_kernels
+from .emulator.signature import KernelSignature, expression_base, find_kernels, find_templates
 
 #: The runtime's own example kernels (planted bugs, warp reductions ...); course kernels live
 #: beside their launchers, e.g. ``course_lib/conv/kernels/`` (``load_module(name, package=...)``).
@@ -101,11 +101,14 @@ class RawModule:
     enable_cooperative_groups=False, **emulator_options)``; see the package docstring for the
     emulator options. ``enable_cooperative_groups=True`` launches every kernel of the module
     cooperatively (all blocks resident, so ``this_grid().sync()`` works), as in CuPy.
+    ``name_expressions``: template kernels to instantiate, e.g. ``["reduce<float, 256>"]``; each is
+    then ``get_function("reduce<float, 256>")`` (the same string), as in CuPy.
     """
 
     def __init__(self, code: str | None = None, *, path: str | os.PathLike | None = None,
                  options: Sequence[str] = (), backend: str | None = None,
-                 enable_cooperative_groups: bool = False, **emulator_options: Any):
+                 enable_cooperative_groups: bool = False,
+                 name_expressions: Sequence[str] | None = None, **emulator_options: Any):
         if (code is None) == (path is None):
             raise TypeError("RawModule needs exactly one of code= (source text) or path= (a .cu file)")
         unknown = set(emulator_options) - set(EMULATOR_OPTIONS)
@@ -120,6 +123,19 @@ class RawModule:
         self.emulator_options = dict(emulator_options)
         self.filename = self.path.name if self.path is not None else "<kernel>.cu"
         self.signatures: dict[str, KernelSignature] = find_kernels(self.code)
+        self.templates = find_templates(self.code)
+        if isinstance(name_expressions, str):
+            raise TypeError("name_expressions must be a list of strings, e.g. ['reduce<float, 256>'], "
+                            f"got the string {name_expressions!r}")
+        self.name_expressions = tuple(name_expressions or ())
+        for expr in self.name_expressions:
+            base = expression_base(expr)
+            if base in self.templates:
+                self.signatures[expr] = self.templates[base].instantiate(expr)
+            elif expr not in self.signatures:
+                raise KernelError(f"name expression {expr!r} names no __global__ function of "
+                                  f"{self.filename}; template kernels: {sorted(self.templates)}, "
+                                  f"others: {sorted(self.signatures)}")
         self._impl = None        # built lazily: compiling costs about a second the first time
 
     @property
@@ -140,6 +156,19 @@ class RawModule:
 
     def get_function(self, name: str) -> "RawKernel":
         if name not in self.signatures:
+            base = expression_base(name)
+            if base in self.templates:
+                t = self.templates[base]
+                have = [e for e in self.name_expressions if expression_base(e) == base]
+                if have:
+                    raise KernelError(f"'{name}' is not one of the name_expressions given for the "
+                                      f"template kernel '{base}': {have}; get_function takes the "
+                                      "same string as name_expressions")
+                example = f"{base}<{', '.join('float' if p.kind == 'typename' else '256' for p in t.tparams)}>"
+                raise KernelError(
+                    f"'{base}' in {self.filename} is a template kernel ({t.header}): a template has "
+                    f"no code until it is instantiated; pass RawModule(..., name_expressions="
+                    f"[{example!r}]) and call get_function({example!r}), as in CuPy")
             raise KernelError(f"no __global__ function '{name}' in {self.filename}; "
                               f"found {self.kernel_names}")
         return RawKernel._from_module(self, name)
@@ -161,7 +190,8 @@ def _make_cupy_module(mod: RawModule):
         opts += (f"-I{mod.path.parent}",)
     try:
         return cupy.RawModule(code=mod.code, options=opts,
-                              enable_cooperative_groups=mod.enable_cooperative_groups)
+                              enable_cooperative_groups=mod.enable_cooperative_groups,
+                              name_expressions=list(mod.name_expressions) or None)
     except Exception as exc:             # cupy.cuda.compiler.CompileException
         raise KernelError(f"NVRTC could not compile {mod.filename}:\n{exc}") from exc
 
@@ -182,7 +212,7 @@ class RawKernel:
         mod = RawModule(code, options=options, backend=backend,
                         enable_cooperative_groups=enable_cooperative_groups, **emulator_options)
         if name not in mod.signatures:
-            raise KernelError(f"no __global__ function '{name}' in the source; found {mod.kernel_names}")
+            mod.get_function(name)          # raises, explaining a template kernel
         self._init(mod, name)
 
     @classmethod

@@ -29,6 +29,8 @@ HEADER = HERE / "simt.h"
 RUNTIME = HERE / "simt_runtime.cpp"
 INCLUDE_DIR = HERE / "include"
 MODES = ("plain", "address", "thread")
+#: Bumped when what a build records (meta, shims) changes, so cached builds are not reused.
+CACHE_VERSION = "3"
 
 # (regex on the comment-free source, what it is) -- features a CPU cannot emulate faithfully.
 UNSUPPORTED = [
@@ -85,9 +87,17 @@ def rewrite_source(code: str) -> str:
     return "".join(out)
 
 
+def thunk_symbol(kernel: str) -> str:
+    """The shim's C symbol for a kernel name or a template name expression (``reduce<float, 256>``)."""
+    if re.fullmatch(r"[A-Za-z_]\w*", kernel):
+        return f"__simt_thunk_{kernel}"
+    return "__simt_thunk_t" + hashlib.sha256(kernel.encode()).hexdigest()[:16]
+
+
 def translation_unit(code: str, filename: str, kernel_names: list[str]) -> str:
-    """The C++ file g++ compiles: rewritten source under its own file name, then the shims."""
-    shims = "\n".join(f'extern "C" void __simt_thunk_{k}(void** a) {{ ::__simt::call(&{k}, a); }}'
+    """The C++ file g++ compiles: rewritten source under its own file name, then the shims
+    (``&reduce<float, 256>`` instantiates a template kernel, as NVRTC's name expressions do)."""
+    shims = "\n".join(f'extern "C" void {thunk_symbol(k)}(void** a) {{ ::__simt::call(&{k}, a); }}'
                       for k in kernel_names)
     safe = filename.replace("\\", "/").replace('"', "")
     return f'#line 1 "{safe}"\n{rewrite_source(code)}\n#line 1 "<simt-shims>"\n{shims}\n'
@@ -195,6 +205,27 @@ def static_shared_sizes(lib: Path, kernel_names: list[str]) -> dict[str, int]:
         out = subprocess.run(["readelf", "-sW", str(lib)], capture_output=True, text=True).stdout
     except OSError:
         return sizes
+    # template instances: demangled, "void reduce<float, 256>(float const*, float*, int)::s"
+    instances = {re.sub(r"\s+", "", k): k for k in kernel_names if "<" in k}
+    bases = {re.sub(r"<.*", "", k).split("::")[-1].strip() for k in instances.values()}
+    if instances:
+        try:
+            dem = subprocess.run(["readelf", "-sW", "--demangle", str(lib)], capture_output=True,
+                                 text=True).stdout
+        except OSError:
+            dem = ""
+        seen = set()                       # instances' statics are listed in .dynsym and .symtab
+        for line in dem.splitlines():
+            cols = line.split()
+            if len(cols) < 8 or cols[3] != "TLS" or cols[6] == "UND" or " ".join(cols[7:]) in seen:
+                continue
+            name = " ".join(cols[7:])
+            seen.add(name)
+            func = name.rsplit(")::", 1)[0] if ")::" in name else ""
+            func = re.sub(r"^void\s+", "", func.split("(", 1)[0]) if func else ""
+            key = re.sub(r"\s+", "", func)
+            if key in instances:
+                sizes[instances[key]] += int(cols[2], 0) if cols[2].startswith("0x") else int(cols[2])
     shared_all = 0
     for line in out.splitlines():
         cols = line.split()
@@ -212,6 +243,8 @@ def static_shared_sizes(lib: Path, kernel_names: list[str]) -> dict[str, int]:
             if func in sizes:
                 sizes[func] += size
                 continue
+            if func in bases and name[m.end() + n:m.end() + n + 1] == "I":
+                continue                   # a template instance's: counted above
         shared_all += size
     return {k: v + shared_all for k, v in sizes.items()}
 
@@ -226,7 +259,7 @@ def build(code: str, filename: str, kernel_names: list[str], *, mode: str = "pla
     rt = runtime_object(mode)
     key = _hash(tu, HEADER.read_bytes(), *(h.read_bytes() for h in sorted(HERE.glob("simt_*.h"))),
                 RUNTIME.read_bytes(), " ".join(kflags + uflags), mode,
-                compiler_version(), str(INCLUDE_DIR),
+                compiler_version(), str(INCLUDE_DIR), CACHE_VERSION,
                 *(h.read_bytes() for h in sorted(INCLUDE_DIR.rglob("*")) if h.is_file()))
     d = cache_dir()
     lib = d / f"{Path(filename).stem}-{mode}-{key}.so"

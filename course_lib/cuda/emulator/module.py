@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import errors
-from .build import build
+from .build import build, thunk_symbol
 from .signature import KernelSignature
 
 SCHEDULES = {"forward": 0, "reverse": 1, "random": 2}
@@ -80,7 +80,7 @@ def launch_config(grid, block, shared_mem: int, schedule: str, seed: int, worker
 
 def call_launch(lib: ctypes.CDLL, kernel: str, ptrs, cfg) -> tuple[int, str, str]:
     """Run the launch; returns (code, message, printf output)."""
-    thunk = ctypes.cast(getattr(lib, f"__simt_thunk_{kernel}"), ctypes.c_void_p)
+    thunk = ctypes.cast(getattr(lib, thunk_symbol(kernel)), ctypes.c_void_p)
     err = ctypes.create_string_buffer(8192)
     out = ctypes.c_void_p()
     outlen = ctypes.c_longlong()

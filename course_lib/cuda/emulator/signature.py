@@ -132,10 +132,97 @@ def _parse_param(text: str, index: int) -> Param:
     return Param(name=name, ctype=base, pointer=ptr, const=const, text=" ".join(text.split()))
 
 
+@dataclass(frozen=True)
+class TemplateParam:
+    """One template parameter: ``kind`` ("typename" or the C type of a value), ``name``, default."""
+    kind: str
+    name: str
+    default: str | None
+
+
+@dataclass(frozen=True)
+class TemplateKernel:
+    """A ``template <...> __global__`` function: launched through a name expression."""
+    name: str
+    tparams: tuple[TemplateParam, ...]
+    param_texts: tuple[str, ...]
+    line: int
+    header: str
+
+    def instantiate(self, expression: str) -> KernelSignature:
+        """The signature of ``expression`` (e.g. ``"reduce<float, 256>"``), types substituted."""
+        args = template_args(expression)
+        if len(args) > len(self.tparams) or any(
+                p.default is None for p in self.tparams[len(args):]):
+            raise CompileError(f"name expression '{expression}': {self.header} {self.name} takes "
+                               f"{len(self.tparams)} template argument(s), {len(args)} given")
+        values = {p.name: (args[i] if i < len(args) else p.default)
+                  for i, p in enumerate(self.tparams)}
+        params = []
+        for i, text in enumerate(self.param_texts):
+            for tname, value in values.items():
+                text = re.sub(rf"\b{re.escape(tname)}\b", f" {value} ", text)
+            params.append(_parse_param(text, i))
+        return KernelSignature(expression, tuple(params), self.line)
+
+
+def template_args(expression: str) -> list[str]:
+    """``"reduce<float, 256>"`` -> ``["float", "256"]`` (top-level commas only)."""
+    if "<" not in expression or not expression.rstrip().endswith(">"):
+        return []
+    inner = expression[expression.index("<") + 1:expression.rstrip().rindex(">")]
+    return [a.strip() for a in _split_top(inner) if a.strip()]
+
+
+def expression_base(expression: str) -> str:
+    """The function name of a name expression: ``"ns::reduce<float, 256>"`` -> ``"reduce"``."""
+    return expression.split("<", 1)[0].strip().split("::")[-1].strip()
+
+
+def _split_top(text: str) -> list[str]:
+    parts, depth, cur = [], 0, []
+    for ch in text:
+        if ch in "(<[":
+            depth += 1
+        elif ch in ")>]":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    parts.append("".join(cur))
+    return parts
+
+
+def _parse_tparams(text: str) -> tuple[TemplateParam, ...]:
+    out = []
+    for part in _split_top(text):
+        part = " ".join(part.split())
+        if not part:
+            continue
+        default = None
+        if "=" in part:
+            part, default = (x.strip() for x in part.split("=", 1))
+        words = part.replace("*", " * ").split()
+        kind = "typename" if words[0] in ("typename", "class") else " ".join(words[:-1])
+        out.append(TemplateParam(kind, words[-1], default))
+    return tuple(out)
+
+
+def find_templates(src: str) -> dict[str, TemplateKernel]:
+    """Map name -> :class:`TemplateKernel` for every ``template <...> __global__`` function."""
+    return _scan(src, templates=True)  # type: ignore[return-value]
+
+
 def find_kernels(src: str) -> dict[str, KernelSignature]:
     """Map kernel name -> signature for every non-template ``__global__`` function in ``src``."""
+    return _scan(src, templates=False)  # type: ignore[return-value]
+
+
+def _scan(src: str, templates: bool):
     clean = strip_comments(src)
-    found: dict[str, KernelSignature] = {}
+    found: dict = {}
     for m in _KERNEL_RE.finditer(clean):
         head_end = clean.find("(", m.end())
         # skip __launch_bounds__(...) between __global__ and the name
@@ -156,9 +243,10 @@ def find_kernels(src: str) -> dict[str, KernelSignature]:
         if not name_m:
             continue
         name = name_m.group(1)
-        before = clean[max(0, m.start() - 200):m.start()]
-        if re.search(r"template\s*<[^;{}]*>\s*(extern\s+\"C\"\s*)?$", before):
-            continue                       # templates need name expressions: not supported
+        before = clean[max(0, m.start() - 400):m.start()]
+        tmpl = re.search(r"template\s*<([^;{}]*)>\s*(static\s+)?(extern\s+\"C\"\s*)?$", before)
+        if bool(tmpl) != templates:
+            continue                       # templates are instantiated through name expressions
         depth, j = 0, head_end
         while True:
             if j >= len(clean):
@@ -186,8 +274,13 @@ def find_kernels(src: str) -> dict[str, KernelSignature]:
         after = clean[j + 1:].lstrip()
         if after.startswith(";"):           # a declaration; the definition comes later
             continue
-        params = tuple(_parse_param(p, i) for i, p in enumerate(parts))
         line = clean.count("\n", 0, m.start()) + 1
+        if templates:
+            found[name] = TemplateKernel(name, _parse_tparams(tmpl.group(1)),
+                                         tuple(" ".join(p.split()) for p in parts), line,
+                                         "template <" + " ".join(tmpl.group(1).split()) + ">")
+            continue
+        params = tuple(_parse_param(p, i) for i, p in enumerate(parts))
         if name in found and found[name].params != params:
             raise CompileError(f"kernel '{name}' is overloaded; give each __global__ function "
                                "its own name (extern \"C\" kernels cannot be overloaded)")
