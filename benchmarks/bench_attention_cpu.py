@@ -6,8 +6,9 @@ time and memory against sequence length, and flop counts of each block against t
 
 Tables:
 1. d_model 512, 8 heads, sequence 128, batch 8, float32 (the size the goal is stated
-   for: NumPy within 1.5x of torch): median ms of course_lib and torch in the same
-   run, forward (eval, torch under inference_mode, so its fused fast path) and
+   for: NumPy within 1.5x of torch): median ms of course_lib and torch, called
+   alternately in one run, forward (eval; torch under inference_mode, so its fused
+   fast path where it applies) and
    forward + backward (torch autograd), and the ratio.
 2. Scaled dot-product attention, batch 1, 8 heads of width 64, growing sequence
    length N: ms (NumPy, torch), peak extra memory of the NumPy call (tracemalloc)
@@ -82,6 +83,19 @@ def timeit(fn, repeats: int) -> float:
     return 1e3 * statistics.median(ts)
 
 
+def timeit_pair(fa, fb, repeats: int) -> tuple[float, float]:
+    """Median ms of ``fa`` and of ``fb``, called alternately so that a change in the
+    machine's load (it is shared) hits both sides alike."""
+    fa(), fb()
+    ta, tb = [], []
+    for _ in range(repeats):
+        for fn, ts in ((fa, ta), (fb, tb)):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(ta), 1e3 * statistics.median(tb)
+
+
 def table_vs_torch(cfg: dict, reps: int) -> list[dict]:
     import torch
     B, L, E, H, F = cfg["batch"], cfg["seq"], cfg["d_model"], cfg["heads"], cfg["d_ff"]
@@ -97,7 +111,7 @@ def table_vs_torch(cfg: dict, reps: int) -> list[dict]:
 
     def add(name, ours, theirs, check):
         err = check()
-        t_o, t_t = timeit(ours, reps), timeit(theirs, reps)
+        t_o, t_t = timeit_pair(ours, theirs, reps)
         rows.append({"block": name, "numpy_ms": t_o, "torch_ms": t_t, "ratio": t_o / t_t,
                      "max_abs_diff": err})
 
@@ -129,7 +143,11 @@ def table_vs_torch(cfg: dict, reps: int) -> list[dict]:
         xg = xt.clone().requires_grad_(True)
         tlayer(xg).backward(dyt)
         return float(np.abs(layer_fb() - xg.grad.numpy()).max())
-    add("MHA self-attention, forward + backward", mha_fb, tmha_fb, lambda: float("nan"))
+    def mha_grad_err():
+        xg = xt.clone().requires_grad_(True)
+        tmha(xg, xg, xg, need_weights=False)[0].backward(dyt)
+        return float(np.abs(sum(mha_fb()) - xg.grad.numpy()).max())
+    add("MHA self-attention, forward + backward", mha_fb, tmha_fb, mha_grad_err)
     add("encoder layer (post-LN), forward + backward", layer_fb, tlayer_fb, grad_err)
     return rows
 
@@ -146,9 +164,9 @@ def table_vs_length(cfg: dict, reps: int) -> list[dict]:
         r = max(1, reps if N <= 512 else reps // 3)
         with blas_threads(1):   # many small per-head GEMMs, as inside MultiHeadAttention
             mem = peak_memory(scaled_dot_product_attention, q, k, v)
-            t_o = timeit(lambda: scaled_dot_product_attention(q, k, v), r)
-        with torch.inference_mode():
-            t_t = timeit(lambda: F.scaled_dot_product_attention(qt, kt, vt), r)
+            with torch.inference_mode():
+                t_o, t_t = timeit_pair(lambda: scaled_dot_product_attention(q, k, v),
+                                       lambda: F.scaled_dot_product_attention(qt, kt, vt), r)
         nn_bytes = attention_matrix_bytes(1, H, N)
         rows.append({"N": N, "numpy_ms": t_o, "torch_ms": t_t,
                      "flops": 4 * H * N * N * Dh, "peak_MiB": mem.peak_bytes / 2**20,
