@@ -200,6 +200,23 @@ class GroupedQueryAttention(Module):
         return (self.q_proj.backward(self._merge(dq)), self.k_proj.backward(self._merge(dk)),
                 self.v_proj.backward(self._merge(dv)))
 
+    def step(self, x, cache):
+        """Incremental decoding: x (N, T, E) are the next T tokens (T = the prompt's length
+        for the prefill, then 1).  Their keys/values go into ``cache`` (a
+        :class:`~course_lib.attention.kv_cache.KVCache` of shape (N, H_kv, max_len, Dh)),
+        their queries attend causally to everything cached.  Returns (N, T, E), equal
+        to the rows of ``forward(all tokens so far, is_causal=True)``.  No backward."""
+        from .kv_cache import cached_attention
+        x = check_array("x", x)
+        if x.ndim != 3 or x.shape[-1] != self.embed_dim:
+            raise ValueError(f"x must be (N, tokens, embed_dim={self.embed_dim}), got {x.shape}")
+        k, v = self.kv_projection(x)
+        cache.extend(k, v)
+        q = linear(x, self.q_proj.params["weight"], self.q_proj.params.get("bias"))
+        oh = cached_attention(self._heads(q, self.num_heads), cache)
+        o = self._merge(oh)
+        return linear(o, self.out_proj.params["weight"], self.out_proj.params.get("bias"))
+
     def kv_projection(self, x):
         """Keys and values of tokens x (N, T, E) as heads: two (N, H_kv, T, Dh) arrays
         (what a KV cache stores).  No cache for backward is kept."""
