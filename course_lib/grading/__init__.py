@@ -7,6 +7,9 @@
 * :func:`assert_cuda_source` -- a submitted ``.cu`` kernel exists and includes no other file
 * :mod:`.regions` -- solution regions (reference and stub from one file)
 * :mod:`.plugin` -- the pytest plugin that records points and results as JSON lines
+* :mod:`.sandbox`, :mod:`.sandbox_worker`, :mod:`.proxy`, :mod:`.wire` -- the learner's code runs
+  in a separate, restricted process; tests call it through a stand-in module
+* :mod:`.environment` -- checks of the grading machine; :mod:`.cu_rules` -- what a kernel may hold
 """
 from .feedback import GradingFailure, compare, describe_case, unpack
 from .guard import call_checked
