@@ -328,6 +328,93 @@ def test_kernels_clean_under_sanitizers(sanitizer):
         run_layer("gru", (2, 1, 3, 33), **kw)
 
 
+# ---------------------------------------------------------------- persistent variant (cooperative)
+
+# (T, B, I, H): one block; 17 blocks of 2 units; 24 blocks of 3 units with B*U = 9 pairs;
+# the largest LSTM hidden size (31 blocks of 10 units, 48 KiB of shared memory minus 32 bytes)
+PERSISTENT_CASES = [(1, 1, 1, 1), (3, 2, 4, 33), (4, 3, 5, 70), (2, 1, 3, 307)]
+PERSISTENT_IDS = [f"T{t}_B{b}_I{i}_H{h}" for t, b, i, h in PERSISTENT_CASES]
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+@pytest.mark.parametrize("case", PERSISTENT_CASES, ids=PERSISTENT_IDS)
+def test_persistent_layer_matches_torch(kind, case):
+    run_layer(kind, case, variant="persistent", seed=3, **EMU)
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES)
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_persistent_layer_under_every_schedule(kind, schedule):
+    run_layer(kind, (5, 2, 3, 40), variant="persistent", schedule=schedule, seed=4, **EMU)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_persistent_without_bias_and_zero_initial_state(kind):
+    run_layer(kind, (3, 2, 3, 9), bias=False, states=False, variant="persistent", seed=8, **EMU)
+
+
+@pytest.mark.parametrize("sanitizer", ["address", "thread"])
+def test_persistent_clean_under_sanitizers(sanitizer):
+    """Two steps over 3 blocks: AddressSanitizer sees every shared/global access, ThreadSanitizer
+    orders the blocks only by the grid barrier."""
+    run_layer("lstm", (2, 1, 2, 5 if sanitizer == "thread" else 66), variant="persistent",
+              sanitizer=sanitizer, seed=6, **EMU)
+
+
+def test_persistent_without_grid_barrier_is_wrong():
+    """Remove the grid barrier and a block may read h_{t-1} before the others wrote it."""
+    src = (rg.KERNELS_DIR / "persistent.cu").read_text()
+    barrier = "grid.sync();                           // h_t complete everywhere"
+    assert barrier in src
+    broken = src.replace(barrier, "// barrier removed")
+    T, B, I, H = 3, 1, 2, 40
+    rng = np.random.default_rng(12)
+    w = layer_weights(rng, "lstm", I, H)
+    x, h0, c0 = rand(rng, T, B, I), rand(rng, B, H), rand(rng, B, H)
+    xproj = (x.reshape(T * B, I) @ w["weight_ih"].T + w["bias_ih"] + w["bias_hh"]).reshape(T, B, 4 * H)
+    cfg = rg.persistent_launch_config(B, H, 4)
+    y_ref, _ = torch_layer("lstm", I, H, True, w)(t64(x), (t64(h0)[None], t64(c0)[None]))
+    for code, ok in ((src, True), (broken, False)):
+        y = np.full((T, B, H), np.nan, np.float32)
+        k = RawModule(code=code, schedule="forward", enable_cooperative_groups=True,
+                      **EMU).get_function("lstm_persistent")
+        k(cfg["grid"], cfg["block"], (xproj.astype(np.float32), w["weight_hh"], h0, c0, y, c0.copy(),
+                                      *(np.int32(v) for v in (T, B, H, cfg["units"]))),
+          shared_mem=cfg["shared_mem"])
+        assert np.allclose(y, y_ref.detach().numpy(), rtol=1e-4, atol=1e-4) == ok
+    # ThreadSanitizer names the race: step t+1 reads y[t] that another block writes unordered
+    from course_lib.cuda import SanitizerError
+    k = RawModule(code=broken, sanitizer="thread", enable_cooperative_groups=True, **EMU) \
+        .get_function("lstm_persistent")
+    T, H = 2, 5
+    cfg = rg.persistent_launch_config(1, H, 4)
+    with pytest.raises(SanitizerError, match="data race.*'y'"):
+        k(cfg["grid"], cfg["block"], (xproj[:T, :, :4 * H].copy(), w["weight_hh"][:4 * H, :H].copy(),
+                                      h0[:, :H].copy(), c0[:, :H].copy(), np.zeros((T, 1, H), np.float32),
+                                      c0[:, :H].copy(), *(np.int32(v) for v in (T, 1, H, cfg["units"]))),
+          shared_mem=cfg["shared_mem"])
+
+
+@pytest.mark.parametrize("H", [1, 31, 32, 33, 100, 256, 307])
+def test_persistent_launch_config_covers_every_unit(H):
+    for gates in (3, 4):
+        cfg = rg.persistent_launch_config(5, H, gates)
+        (grid,), (threads,), U = cfg["grid"], cfg["block"], cfg["units"]
+        assert (grid - 1) * U < H <= grid * U and grid <= rg.PERSISTENT_MAX_BLOCKS
+        assert cfg["shared_mem"] == 4 * gates * U * H <= rg.PERSISTENT_SMEM
+        assert threads % 32 == 0 and 32 <= threads <= 256
+
+
+def test_persistent_refuses_a_hidden_size_too_large_for_shared_memory():
+    with pytest.raises(ValueError, match="variant='stepwise'"):
+        rg.persistent_launch_config(1, 308, 4)
+    assert rg.persistent_launch_config(1, 352, 3)["shared_mem"] <= rg.PERSISTENT_SMEM
+    rng = np.random.default_rng(13)
+    w = layer_weights(rng, "lstm", 2, 320)
+    with pytest.raises(ValueError, match="shared memory"):
+        rg.lstm_layer_forward(rand(rng, 1, 1, 2), *w.values(), variant="persistent", **EMU)
+
+
 # ---------------------------------------------------------------- the harness can fail
 
 def test_swapped_gate_order_is_caught():
@@ -439,10 +526,12 @@ needs_gpu = pytest.mark.skipif(not gpu_available(), reason="needs CuPy and a CUD
 
 @pytest.mark.gpu
 @needs_gpu
+@pytest.mark.parametrize("variant", rg.VARIANTS)
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
-@pytest.mark.parametrize("case", LAYER_CASES + [(20, 16, 64, 128)], ids=LAYER_IDS + ["T20_B16_I64_H128"])
-def test_gpu_layer_matches_torch(kind, case):
-    run_layer(kind, case, backend="cupy")
+@pytest.mark.parametrize("case", LAYER_CASES + [(20, 16, 64, 128), (50, 4, 32, 300)],
+                         ids=LAYER_IDS + ["T20_B16_I64_H128", "T50_B4_I32_H300"])
+def test_gpu_layer_matches_torch(kind, case, variant):
+    run_layer(kind, case, variant=variant, backend="cupy")
 
 
 @pytest.mark.gpu
