@@ -534,3 +534,55 @@ def test_gpu_gives_the_same_bits_as_the_emulator():
             nan = ((g16 & 0x7fff) > 0x7f80) & ((e16 & 0x7fff) > 0x7f80)
             np.testing.assert_array_equal(g16[~nan], e16[~nan], err_msg=f"bf16_arith row {k}")
         np.testing.assert_array_equal(outs["cupy"][1], outs["emulator"][1])
+
+
+# ---------------------------------------------------------------- the API surface is CUDA's
+def api_calls(T: str, T2: str, N: str) -> list[str]:
+    """One statement per intrinsic the emulator provides for a 16-bit type (x, y: T; p, q: T2)."""
+    s = [f"{T} r = {f}(x, y);" for f in ("__hadd __hsub __hmul __hdiv __hadd_rn __hsub_rn __hmul_rn __hmax "
+                                         "__hmin __hmax_nan __hmin_nan __hadd_sat __hsub_sat __hmul_sat").split()]
+    s += [f"{T} r = {f}(x);" for f in ("__hneg __habs hexp hexp2 hexp10 hlog hlog2 hlog10 hsqrt hrsqrt hrcp "
+                                       "hsin hcos htanh hceil hfloor htrunc hrint").split()]
+    s += [f"{T} r = {f}(x, y, x);" for f in ("__hfma", "__hfma_sat", "__hfma_relu")]
+    s += ["bool r = __hisnan(x);", "int r = __hisinf(x);"]
+    s += [f"{T2} r = {f}(p, q);" for f in ("__hadd2 __hsub2 __hmul2 __h2div __hadd2_rn __hsub2_rn __hmul2_rn "
+                                           "__hmax2 __hmin2 __hmax2_nan __hmin2_nan __hadd2_sat __hsub2_sat "
+                                           "__hmul2_sat").split()]
+    s += [f"{T2} r = {f}(p);" for f in ("__hneg2 __habs2 h2exp h2exp2 h2exp10 h2log h2log2 h2log10 h2sqrt "
+                                        "h2rsqrt h2rcp h2sin h2cos h2tanh h2ceil h2floor h2trunc h2rint "
+                                        "__hisnan2 __lowhigh2highlow").split()]
+    s += [f"{T2} r = {f}(p, q, p);" for f in ("__hfma2", "__hfma2_sat", "__hfma2_relu")]
+    for c in "eq ne lt le gt ge equ neu ltu leu gtu geu".split():
+        s += [f"bool r = __h{c}(x, y);", f"{T2} r = __h{c}2(p, q);", f"unsigned r = __h{c}2_mask(p, q);",
+              f"bool r = __hb{c}2(p, q);"]
+    for m in ("rn", "rz", "rd", "ru"):
+        s.append(f"{T} r = __float2{N}_{m}(1.5f);")
+        for i_type, short in (("int", "int"), ("unsigned", "uint"), ("short", "short"),
+                              ("unsigned short", "ushort"), ("long long", "ll"), ("unsigned long long", "ull")):
+            s += [f"{i_type} r = __{N}2{short}_{m}(x);", f"{T} r = __{short}2{N}_{m}(({i_type})3);"]
+    s += [f"{T} r = __float2{N}(1.f);", f"{T} r = __double2{N}(1.0);", f"float r = __{N}2float(x);",
+          f"unsigned short r = __{N}_as_ushort(x);", f"short r = __{N}_as_short(x);",
+          f"{T} r = __ushort_as_{N}(1);", f"{T} r = __short_as_{N}(1);", f"{T2} r = make_{N}2(x, y);",
+          f"{T2} r = __halves2{N}2(x, y);", f"{T2} r = __{N}2{N}2(x);", f"{T2} r = __float2{N}2_rn(1.f);",
+          f"{T2} r = __floats2{N}2_rn(1.f, 2.f);", f"{T2} r = __float22{N}2_rn(make_float2(1.f, 2.f));",
+          f"float2 r = __{N}22float2(p);", f"{T} r = __low2{N}(p);", f"{T} r = __high2{N}(p);",
+          f"{T2} r = __low2{N}2(p);", f"{T2} r = __high2{N}2(p);", f"{T2} r = __lows2{N}2(p, q);",
+          f"{T2} r = __highs2{N}2(p, q);", "float r = __low2float(p) + __high2float(p);",
+          f"{T} r = atomicAdd(&b[0], x);", f"{T2} r = atomicAdd(&b2[0], p);", f"{T2} r = {T2}(x, y);",
+          f"{T} r = {T}(3); r = {T}(3u); r = {T}(3.0); r = {T}(3ll); r++; --r; r += y; r = -r * x / y - x;",
+          f"{T2} r = p + q; r += p; r = -r * p / q - p;", "bool r = p == q || p != q || x < y || x != y;"]
+    return s
+
+
+@pytest.mark.parametrize("T,T2,N", [("__half", "__half2", "half"), ("__nv_bfloat16", "__nv_bfloat162", "bfloat16")])
+def test_every_16_bit_intrinsic_of_the_emulator_exists_in_cuda(T, T2, N):
+    # The emulator must not accept names CUDA lacks: the kernel that uses each of them compiles
+    # with g++ for the emulator and with NVRTC (sm_80: the bfloat16 FMA family needs it).
+    body = "\n".join("    { " + s + " (void)r; }" for s in api_calls(T, T2, N))
+    src = (f'#include <cuda_fp16.h>\n#include <cuda_bf16.h>\nextern "C" __global__ void api({T}* b, {T2}* b2) {{\n'
+           f"    {T} x = b[0], y = b[1];\n    {T2} p = b2[0], q = b2[1];\n{body}\n}}\n")
+    cuda.RawModule(code=src, backend="emulator").compile()
+    ok, why = nvrtc.nvrtc_available()
+    if not ok:
+        pytest.skip(f"NVRTC unavailable: {why}")
+    assert [k["kernel"] for k in nvrtc.compile_cuda(src, arch="sm_80", name=f"{N}_api.cu").kernels] == ["api"]
