@@ -8,9 +8,19 @@ A recurrent layer spends each time step on two kinds of work:
 
 Written as one array operation each, the pointwise part is ~9 kernels (LSTM) reading and writing
 (B, H) intermediates in global memory; the kernels here do it in *one* pass: each thread reads
-the four pre-activations of its hidden unit once and writes h_t and c_t.  Per step that is
-7BH floats of traffic instead of 22BH (LSTM; GRU: 8BH instead of 29BH), and one launch instead
-of about ten -- see the comments of ``lstm_pointwise.cu`` / ``gru_pointwise.cu`` for the counts.
+the four pre-activations of its hidden unit once and writes h_t and c_t.  Bytes moved per step
+by the pointwise part (float32, B sequences, H hidden units; counted op by op in the comments of
+``lstm_pointwise.cu`` / ``gru_pointwise.cu``)::
+
+                     fused kernel          one kernel per elementwise op
+    LSTM forward     28BH  (1 launch)      88BH  (9 launches)
+    LSTM backward    52BH  (1 launch)     244BH  (23 launches)
+    GRU forward      32BH  (1 launch)     116BH  (11 launches)
+    GRU backward     52BH  (1 launch)     164BH  (15 launches)
+
+(training forwards also save 16BH of activated gates.)  For B = 32, H = 256 an LSTM step's
+pointwise part moves 0.23 MB fused against 0.72 MB unfused; the recurrent GEMM reads W_hh
+(16H^2 bytes = 1 MiB) besides.
 
 Pointwise launchers (one time step; every array float32, NumPy or CuPy)::
 

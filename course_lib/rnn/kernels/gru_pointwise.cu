@@ -68,7 +68,8 @@ extern "C" __global__ void gru_pointwise_forward_train(const float* __restrict__
 //   dgi_n = da_n             dgh_n = da_n r             dr = da_n gh_n
 //   dgi_r = dgh_r = dr r(1-r)                           dgi_z = dgh_z = dh (h_prev - n) z(1-z)
 //   dh_prev_direct = dh z    (the GEMM part dgh W_hh is added by the caller)
-// Traffic: read 4BH (saved) + 2BH (h_prev, dh), write 7BH (dgi, dgh, dh_prev_direct).
+// Traffic: read 4BH (saved) + 2BH (h_prev, dh), write 7BH (dgi, dgh, dh_prev_direct) = 13BH
+// floats; one kernel per elementwise op (15 launches) reads 26BH and writes 15BH = 41BH.
 extern "C" __global__ void gru_pointwise_backward(const float* __restrict__ saved,
                                                   const float* __restrict__ h_prev,
                                                   const float* __restrict__ dh,

@@ -84,7 +84,9 @@ extern "C" __global__ void lstm_pointwise_forward_train(const float* __restrict_
 //   da_i = dc * g * i(1-i)  da_f = dc * c_prev * f(1-f)  da_g = dc * i * (1-g^2)
 //   da_o = dh * tc * o(1-o) dc_prev = dc * f
 // Writes dgates (B, 4H) (the GEMMs turn it into dW and dh_{t-1}) and dc_prev (B, H).
-// Traffic: read 4BH (act) + 4BH (c_prev, c, dh, dc_next), write 5BH.
+// Traffic: read 4BH (act) + 4BH (c_prev, c, dh, dc_next), write 5BH = 13BH floats.  The same
+// formulas as one kernel per elementwise op (tanh, square, 1-x, products, sums: 23 launches)
+// read 38BH and write 23BH = 61BH, before the four gate gradients are even put side by side.
 extern "C" __global__ void lstm_pointwise_backward(const float* __restrict__ act,
                                                    const float* __restrict__ c_prev,
                                                    const float* __restrict__ c,
