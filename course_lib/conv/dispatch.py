@@ -13,6 +13,9 @@ Two ways to choose, as in cuDNN:
   (``benchmark=True``) or for the module (``dispatch.BENCHMARK = True``).
 
 ``explain(...)`` / ``conv2d(..., return_info=True)`` tell what was chosen and why.
+The decision's own cost is reported apart from the algorithm's: the returned
+:class:`Choice` carries ``dispatch_ms`` (time spent choosing inside that call), and
+:func:`choose_algorithm` makes the decision alone so a benchmark can time it.
 """
 from __future__ import annotations
 
@@ -226,6 +229,9 @@ class Choice:
     reason: str
     candidates: tuple[Candidate, ...]
     key: tuple
+    #: milliseconds ``conv2d`` spent choosing (shape checks excluded, benchmark runs
+    #: included when ``method == "benchmark"``); None when not measured
+    dispatch_ms: float | None = None
 
     def table(self) -> str:
         """The candidates as a small text table."""
@@ -272,6 +278,19 @@ def explain(x_shape, w_shape, stride=1, padding=0, dtype=np.float32,
     if key in _CACHE:
         return replace(_CACHE[key], method="cache")
     return _heuristic(g, dtype, model)
+
+
+def choose_algorithm(x_shape, w_shape, stride=1, padding=0, dtype=np.float32,
+                     model: CostModel | None = None) -> Choice:
+    """The decision ``conv2d(..., algo="auto")`` makes before it runs anything
+    (cached benchmark winner, else the cost model), without running it.
+
+    Same as :func:`explain`; named for what a benchmark times to report the
+    dispatch overhead apart from the chosen algorithm's time.  Cost: a dictionary
+    look-up, or five cost estimates (about 0.1 ms; the Winograd transform
+    matrices are built once and cached).
+    """
+    return explain(x_shape, w_shape, stride, padding, dtype, model)
 
 
 def clear_cache() -> None:
@@ -332,14 +351,17 @@ def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride=1, 
         info = Choice(algo, "requested", "algo given by the caller",
                       (Candidate(algo, True),), _key(g, x.dtype))
         return (y, info) if return_info else y
+    t0 = time.perf_counter()
     key = _key(g, x.dtype)
     bench = BENCHMARK if benchmark is None else benchmark
     if key in _CACHE:
         info = replace(_CACHE[key], method="cache")
     elif bench:
         info, y = _benchmark(x, w, b, g, model, prune)
+        info = replace(info, dispatch_ms=1e3 * (time.perf_counter() - t0))
         return (y, info) if return_info else y
     else:
         info = _heuristic(g, x.dtype, model)
+    info = replace(info, dispatch_ms=1e3 * (time.perf_counter() - t0))
     y = IMPLEMENTATIONS[info.algo](x, w, b, g.stride, g.padding)
     return (y, info) if return_info else y

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from fractions import Fraction
 from typing import Sequence
 
@@ -72,22 +73,31 @@ def matvec_cost(P: Sequence[Sequence]) -> tuple[int, int]:
     return mults, adds
 
 
+@lru_cache(maxsize=None)
+def winograd_transform_costs(m: int, r: int = 3) -> tuple[tuple[int, int], ...]:
+    """(mults, adds) of one matrix-vector product with ``B^T``, ``A^T`` and ``G`` of F(m, r).
+
+    Depends only on the tile, so it is computed once per (m, r): the exact
+    Fraction matrices are slow to build and to scan, and the ``algo="auto"``
+    cost model needs these numbers on every call.
+    """
+    mats = winograd_matrices(m, r)
+    return matvec_cost(mats.BT), matvec_cost(mats.AT), matvec_cost(mats.G)
+
+
 def winograd_ops(x_shape, w_shape, padding=0, m: int = 2, include_filter: bool = True) -> OpCount:
     """Winograd F(m x m, 3 x 3), stride 1, as :func:`~course_lib.conv.winograd.conv2d_winograd`."""
     g = geometry(x_shape, w_shape, 1, padding)
     if (g.KH, g.KW) != (3, 3):
         raise ValueError(f"Winograd op count is for 3x3 kernels, got w shape {tuple(w_shape)}")
-    mats = winograd_matrices(m, 3)
+    (bm, ba), (am, aa), (gm, ga) = winograd_transform_costs(m)
     a = m + 2
     T = g.B * -(-g.OH // m) * -(-g.OW // m)
     parts = {}
     parts["elementwise"] = (a * a * g.C_out * g.C_in * T, a * a * g.C_out * (g.C_in - 1) * T)
-    bm, ba = matvec_cost(mats.BT)
     parts["input_transform"] = (2 * a * bm * g.C_in * T, 2 * a * ba * g.C_in * T)
-    am, aa = matvec_cost(mats.AT)
     parts["output_transform"] = ((a + m) * am * g.C_out * T, (a + m) * aa * g.C_out * T)
     if include_filter:
-        gm, ga = matvec_cost(mats.G)
         parts["filter_transform"] = ((3 + a) * gm * g.C_out * g.C_in, (3 + a) * ga * g.C_out * g.C_in)
     mults = sum(p[0] for p in parts.values())
     adds = sum(p[1] for p in parts.values())

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -134,7 +135,22 @@ def winograd_matrices(m: int, r: int = 3, points: Sequence | None = None,
     matrices (``B^T = V^{-T}``); ``"lavin"`` moves each finite point's
     interpolation denominator ``prod_{j != i}(p_i - p_j)`` from ``B^T`` into ``G``
     (same algorithm, integer ``B^T`` for small point sets).
+
+    The result depends only on the arguments and is immutable, so it is cached:
+    building F(4, 3) with exact Fractions costs about a millisecond, and the
+    ``conv2d(algo="auto")`` cost model asks for it on every call.
+    ``winograd_matrices.uncached`` builds afresh (for tests).
     """
+    pts = None if points is None else tuple(points)
+    try:
+        hash((m, r, pts, scale))
+    except TypeError:            # unhashable points: build without the cache
+        return _build_matrices(m, r, pts, scale)
+    return _cached_matrices(m, r, pts, scale)
+
+
+def _build_matrices(m: int, r: int, points, scale: str) -> WinogradMatrices:
+    """The construction behind :func:`winograd_matrices` (no cache)."""
     if not (isinstance(m, int) and isinstance(r, int)) or m < 1 or r < 1:
         raise ValueError(f"m and r must be positive ints, got m={m!r}, r={r!r}")
     n = m + r - 1
@@ -163,6 +179,11 @@ def winograd_matrices(m: int, r: int = 3, points: Sequence | None = None,
             BT[i] = [v * f for v in BT[i]]
     freeze = lambda M: tuple(tuple(row) for row in M)  # noqa: E731
     return WinogradMatrices(m, r, pts, freeze(AT), freeze(G), freeze(BT))
+
+
+_cached_matrices = lru_cache(maxsize=64)(_build_matrices)
+winograd_matrices.uncached = _build_matrices
+winograd_matrices.cache_clear = _cached_matrices.cache_clear
 
 
 def correlate_1d(mats: WinogradMatrices, d: Sequence, g: Sequence) -> list:
