@@ -1,0 +1,36 @@
+"""``course_lib.bench``: the one benchmark harness of the course.
+
+Every script in ``benchmarks/`` times, measures and records through these modules, so
+that all committed numbers were taken the same way and name the machine they came from.
+
+* :mod:`.timing` -- CPU wall-clock timing: warm-up, repeats, median and spread (IQR,
+  min/max); round-robin timing of several callables side by side.
+* :mod:`.cuda_timing` -- CUDA events with warm-up, synchronisation, the allocator's peak
+  memory and an optional L2 flush (importable without a GPU, CuPy or CUDA torch).
+* :mod:`.memory` -- peak memory of a call on the CPU: tracemalloc (NumPy buffers) and
+  the process's resident set (everything, BLAS and torch included).
+* :mod:`.counts` -- FLOP and byte counts of the course's operations, arithmetic intensity.
+* :mod:`.roofline` -- the machine's measured ceilings (matmul rate, copy bandwidth) and
+  the roofline ``attainable = min(peak, intensity x bandwidth)``.
+* :mod:`.machine` -- a record of the machine: CPU, cores, load, GPU, driver, CUDA,
+  library versions, thread counts.
+* :mod:`.records` -- JSON records under ``benchmarks/results/<machine-slug>/``.
+* :mod:`.progress` -- a progress line on stderr for long runs (no dependency).
+* :mod:`.plots` -- bars with error spans, scaling curves, a roofline (matplotlib).
+* :mod:`.tables` -- Markdown tables for the scripts' printed and committed reports.
+"""
+from .counts import (arithmetic_intensity, attention_flops, conv2d_bytes, conv2d_flops,
+                     lstm_step_flops, matmul_bytes, matmul_flops, softmax_flops)
+from .machine import legacy_machine_dict, machine_record, machine_slug
+from .memory import MemoryFigures, measure_memory
+from .progress import Progress
+from .records import read_record, new_record, write_record
+from .roofline import Ceilings, attainable_gflops, measure_ceilings, ridge_intensity
+from .timing import Timing, time_cpu, time_interleaved
+
+__all__ = ["Timing", "time_cpu", "time_interleaved", "MemoryFigures", "measure_memory",
+           "machine_record", "machine_slug", "legacy_machine_dict", "new_record",
+           "write_record", "read_record", "Progress", "Ceilings", "measure_ceilings",
+           "attainable_gflops", "ridge_intensity", "matmul_flops", "matmul_bytes",
+           "conv2d_flops", "conv2d_bytes", "attention_flops", "softmax_flops",
+           "lstm_step_flops", "arithmetic_intensity"]
