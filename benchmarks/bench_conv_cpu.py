@@ -10,15 +10,19 @@ machine's NumPy float32 matmul GFLOP/s measured in the same run; time / torch;
 time / best; max relative error = max|y - ref| / max|ref| of float32 inputs against a
 float64 direct convolution; peak extra memory (tracemalloc: temporaries, output
 excluded; not measurable for torch).  The naive loop is timed on a sub-problem with
-the same receptive field and extrapolated per MAC (marked "extrap.").
+the same receptive field and extrapolated per MAC (marked "extrap.").  The "auto" line
+reports the cost model's decision time (``dispatch.choose_algorithm``) apart from the
+chosen algorithm's.
+
+Timing, memory, the machine record and the roofline ceilings come from
+:mod:`course_lib.bench`; besides ``conv_cpu.json``/``.md`` (read by chapter 16.2) each
+run writes a harness record ``<out>/<machine-slug>/conv_cpu[_quick].json``.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -35,7 +39,12 @@ from course_lib.conv.im2col import conv2d_im2col  # noqa: E402
 from course_lib.conv.naive import conv2d_naive  # noqa: E402
 from course_lib.conv.opcount import source_fft_table, winograd_table  # noqa: E402
 from course_lib.conv.winograd import conv2d_winograd, winograd_error_study  # noqa: E402
-from course_lib.memory import peak_memory  # noqa: E402
+from course_lib.bench import (Progress, conv2d_bytes, legacy_machine_dict,  # noqa: E402
+                              machine_record, measure_ceilings, measure_memory, new_record,
+                              time_cpu, write_record)
+from course_lib.bench.records import add_result  # noqa: E402
+from course_lib.bench.roofline import place  # noqa: E402
+from course_lib.bench.timing import auto_repeats  # noqa: E402
 
 FULL_LAYERS = [  # name, x shape, w shape, stride, padding
     ("3x3 56px c64", (8, 64, 56, 56), (64, 64, 3, 3), 1, 1),
@@ -64,59 +73,17 @@ AUTO_NAME = {"direct": "direct", "im2col": "im2col", "winograd_f2": "winograd F2
 
 
 def machine() -> dict:
-    info = {"cpu": platform.processor() or "unknown", "cores": os.cpu_count(),
-            "python": platform.python_version(), "numpy": np.__version__}
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        import torch
-        info["torch"] = torch.__version__
-        info["torch_threads"] = torch.get_num_threads()
-    except ImportError:
-        info["torch"] = None
-    import scipy
-    info["scipy"] = scipy.__version__
-    try:
-        from threadpoolctl import threadpool_info
-        info["blas"] = [{k: d.get(k) for k in ("internal_api", "version", "num_threads",
-                                               "architecture")} for d in threadpool_info()]
-    except ImportError:
-        try:
-            cfg = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-            info["blas"] = f"{cfg.get('name')} {cfg.get('version')} (numpy build config; " \
-                           "threadpoolctl not installed)"
-        except Exception:  # noqa: BLE001 - informational only
-            info["blas"] = "unknown"
-    info["env"] = {k: v for k, v in os.environ.items()
-                   if k.startswith(("OPENBLAS", "OMP_", "MKL_"))}
-    return info
+    """The machine entry of ``conv_cpu.json`` (the pre-harness keys chapter 16.2 reads)."""
+    return legacy_machine_dict(machine_record())
 
 
 def timeit(fn, repeats: int) -> float:
     """Median seconds over ``repeats`` runs (after the caller's warm-up run)."""
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+    return time_cpu(fn, repeats=repeats, warmup=0).median
 
 
 def reps_for(first_s: float, quick: bool) -> int:
-    if quick:
-        return 2
-    return 9 if first_s < 0.05 else 7 if first_s < 0.3 else 5 if first_s < 1.5 else 2
-
-
-def matmul_gflops(n: int, repeats: int) -> float:
-    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
-    a @ a
-    return 2 * n ** 3 / timeit(lambda: a @ a, repeats) / 1e9
+    return auto_repeats(first_s, quick)
 
 
 def naive_extrapolated(x, w, s, p, macs_full: int) -> tuple[float, int]:
@@ -134,7 +101,7 @@ def naive_extrapolated(x, w, s, p, macs_full: int) -> tuple[float, int]:
     return t / sub_macs * macs_full, sub_macs
 
 
-def run_layer(name, xs, ws, s, p, gemm_gflops, quick, model):
+def run_layer(name, xs, ws, s, p, gemm_gflops, quick, model, record=None, ceilings=None):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(xs, dtype=np.float32)
     w = (rng.standard_normal(ws, dtype=np.float32) / np.sqrt(ws[1] * ws[2] * ws[3])).astype(np.float32)
@@ -149,15 +116,18 @@ def run_layer(name, xs, ws, s, p, gemm_gflops, quick, model):
 
     eligible = {k: f for k, f in ALGOS.items()
                 if not (k.startswith("winograd") and (ws[2:] != (3, 3) or s != 1))}
+    timings, mems = {}, {}
     for algo, fn in eligible.items():
         t0 = time.perf_counter()
-        mem = peak_memory(fn, x, w, s, p)               # warm-up run, memory measured
+        mem = measure_memory(fn, x, w, s, p)            # warm-up run, memory measured
         first = time.perf_counter() - t0
         y = mem.result
-        t = timeit(lambda: fn(x, w, s, p), reps_for(first, quick))
-        rows[algo] = {"ms": 1e3 * t, "extrapolated": False,
+        timings[algo] = time_cpu(lambda: fn(x, w, s, p), repeats=reps_for(first, quick),
+                                 warmup=0)
+        mems[algo] = mem
+        rows[algo] = {"ms": timings[algo].ms, "extrapolated": False,
                       "max_rel_err": float(np.abs(y - ref).max()) / ref_scale,
-                      "workspace_MB": mem.workspace_bytes / 2**20}
+                      "workspace_MB": mem.traced_workspace / 2**20}
     try:
         import torch
         import torch.nn.functional as F
@@ -166,8 +136,9 @@ def run_layer(name, xs, ws, s, p, gemm_gflops, quick, model):
             t0 = time.perf_counter()
             yt = F.conv2d(xt, wt, stride=s, padding=p).numpy()
             first = time.perf_counter() - t0
-            t = timeit(lambda: F.conv2d(xt, wt, stride=s, padding=p), reps_for(first, quick) + 2)
-        rows["torch"] = {"ms": 1e3 * t, "extrapolated": False,
+            timings["torch"] = time_cpu(lambda: F.conv2d(xt, wt, stride=s, padding=p),
+                                        repeats=reps_for(first, quick) + 2, warmup=0)
+        rows["torch"] = {"ms": timings["torch"].ms, "extrapolated": False,
                          "max_rel_err": float(np.abs(yt - ref).max()) / ref_scale,
                          "workspace_MB": None}
     except ImportError:
@@ -182,15 +153,30 @@ def run_layer(name, xs, ws, s, p, gemm_gflops, quick, model):
         r["x_torch"] = r["ms"] / rows["torch"]["ms"] if "torch" in rows else None
         r["x_best"] = r["ms"] / best
 
-    choice = dispatch.explain(xs, ws, s, p, np.float32, model=model)
+    choice = dispatch.choose_algorithm(xs, ws, s, p, np.float32, model=model)
+    # the decision alone (what auto adds to the chosen algorithm), then the whole call
+    t_choose = time_cpu(lambda: dispatch.choose_algorithm(xs, ws, s, p, np.float32, model=model),
+                        repeats=5 if quick else 21)
     auto_fn = lambda: dispatch.conv2d(x, w, None, s, p, algo="auto", model=model)  # noqa: E731
-    auto_fn()
-    t_auto = timeit(auto_fn, 3 if not quick else 1)
-    auto = {"choice": choice.algo, "ms": 1e3 * t_auto,
+    t_auto = time_cpu(auto_fn, repeats=1 if quick else 3, warmup=1)
+    auto = {"choice": choice.algo, "ms": t_auto.ms, "dispatch_ms": t_choose.ms,
             "chosen_algo_ms": measured[AUTO_NAME[choice.algo]],
             "best_numpy_algo": ours_best_name, "best_numpy_ms": measured[ours_best_name],
             "x_best_numpy": measured[AUTO_NAME[choice.algo]] / measured[ours_best_name],
             "estimates_ms": {c.algo: c.est_ms for c in choice.candidates if c.eligible}}
+    if record is not None:
+        nbytes = conv2d_bytes(xs, ws, s, p, itemsize=4)
+        params = {"layer": name, "x": xs, "w": ws, "stride": s, "padding": p}
+        for algo, t in timings.items():
+            extra = {"roofline": place(algo, flops, nbytes, t.median, ceilings)} if ceilings else {}
+            add_result(record, algo, timing=t, memory=mems.get(algo), flops=flops, nbytes=nbytes,
+                       params=params, max_rel_err=rows[algo]["max_rel_err"], **extra)
+        add_result(record, "naive (extrapolated)", flops=flops, nbytes=nbytes, params=params,
+                   extrapolated_ms=rows["naive"]["ms"])
+        add_result(record, "auto: decision only", timing=t_choose, params=params,
+                   choice=choice.algo)
+        add_result(record, "auto: whole call", timing=t_auto, flops=flops, nbytes=nbytes,
+                   params=params, choice=choice.algo)
     return {"name": name, "x": xs, "w": ws, "stride": s, "padding": p, "macs": geo.macs,
             "rows": rows, "auto": auto}
 
@@ -254,9 +240,11 @@ def fmt_table(layer: dict) -> list[str]:
         lines.append(f"| {k} | {ms} | {r['gflops']:.1f} | {r['pct_matmul']:.0f}% | {xt} | "
                      f"{r['x_best']:.2f} | {err} | {mem} |")
     a = layer["auto"]
+    disp = f", of which choosing {a['dispatch_ms']:.2f} ms" if "dispatch_ms" in a else ""
     lines += ["", f"auto (cost model) chose **{a['choice']}**: {a['chosen_algo_ms']:.1f} ms; best "
               f"NumPy algorithm {a['best_numpy_algo']} {a['best_numpy_ms']:.1f} ms -> "
-              f"{a['x_best_numpy']:.2f}x the best (auto call incl. dispatch: {a['ms']:.1f} ms)", ""]
+              f"{a['x_best_numpy']:.2f}x the best (auto call incl. dispatch: {a['ms']:.1f} ms"
+              f"{disp})", ""]
     return lines
 
 
@@ -270,23 +258,30 @@ def main(argv=None) -> int:
     out_dir = args.out if args.out is not None else (None if args.quick else ROOT / "benchmarks/results")
     t_start = time.perf_counter()
 
-    info = machine()
+    rec_machine = machine_record()
+    info = legacy_machine_dict(rec_machine)
     load0 = os.getloadavg()
-    gemm = matmul_gflops(512 if args.quick else 2048, 3 if args.quick else 5)
+    ceilings = measure_ceilings(quick=args.quick)
+    gemm = ceilings.peak_gflops
     model = dispatch.calibrate()
     dispatch.set_cost_model(model)
     layers = QUICK_LAYERS if args.quick else FULL_LAYERS
+    record = new_record("conv_cpu", quick=args.quick, machine=rec_machine, ceilings=ceilings,
+                        config={"layers": [list(spec) for spec in layers], "dtype": "float32"})
     results = []
-    for spec in layers:
-        results.append(run_layer(*spec, gemm, args.quick, model))
-        print("\n".join(fmt_table(results[-1])), flush=True)
+    with Progress(len(layers), "conv layers", enabled=not args.quick) as bar:
+        for spec in layers:
+            results.append(run_layer(*spec, gemm, args.quick, model, record, ceilings))
+            print("\n".join(fmt_table(results[-1])), flush=True)
+            bar.update(note=spec[0])
     claims = source_claims(args.quick)
 
     head = [f"# Convolution algorithms on the CPU ({'quick' if args.quick else 'full'} run)", "",
             f"Machine: {info['cpu']}, {info['cores']} cores; Python {info['python']}, NumPy "
             f"{info['numpy']}, SciPy {info['scipy']}, PyTorch {info.get('torch')} "
             f"({info.get('torch_threads')} threads); BLAS: {info['blas']}", "",
-            f"NumPy float32 matmul in this run: {gemm:.1f} GFLOP/s. Cost model calibration: "
+            f"NumPy float32 matmul in this run: {gemm:.1f} GFLOP/s (copy bandwidth "
+            f"{ceilings.bandwidth_gbs:.1f} GB/s). Cost model calibration: "
             f"GEMM {model.gemm_gflops:.1f} GFLOP/s, copy {model.copy_gbs:.1f} GB/s, FFT "
             f"{model.fft_gflops:.2f} GFLOP/s.", "", "Inputs float32; error reference: float64 direct "
             "convolution of the same values. GFLOP/s = 2 x direct MACs / time.", ""]
@@ -319,7 +314,11 @@ def main(argv=None) -> int:
                                   "fft_gflops": float(model.fft_gflops)},
                    "layers": results, "source_claims": claims, "run_time_s": elapsed}
         (out_dir / "conv_cpu.json").write_text(json.dumps(payload, indent=1, default=str))
-        print(f"wrote {out_dir / 'conv_cpu.md'} and conv_cpu.json")
+        record["config"]["run_time_s"] = elapsed
+        record["config"]["load_average_1min_start_end"] = [load0[0], load1[0]]
+        record["source_claims"] = claims
+        path = write_record(record, out_dir)
+        print(f"wrote {out_dir / 'conv_cpu.md'}, conv_cpu.json and {path}")
     return 0
 
 

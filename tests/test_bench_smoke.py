@@ -18,3 +18,10 @@ def test_bench_conv_cpu_quick(tmp_path):
         for name, row in layer["rows"].items():
             if "max_rel_err" in row:                 # every algorithm computed the same thing
                 assert row["max_rel_err"] < 1e-3, (layer["name"], name)
+        assert layer["auto"]["dispatch_ms"] <= layer["auto"]["ms"] + 1.0
+    # the harness record beside it, under the machine's folder
+    from course_lib.bench import machine_slug, read_record
+    rec = read_record(tmp_path / machine_slug() / "conv_cpu_quick.json")
+    names = {r["name"] for r in rec["results"]}
+    assert {"im2col", "torch", "auto: decision only", "auto: whole call"} <= names
+    assert rec["ceilings"]["peak_gflops"] > 0 and rec["quick"] is True
