@@ -168,7 +168,8 @@ def run_layer(name, xs, ws, s, p, gemm_gflops, quick, model, record=None, ceilin
         nbytes = conv2d_bytes(xs, ws, s, p, itemsize=4)
         params = {"layer": name, "x": xs, "w": ws, "stride": s, "padding": p}
         for algo, t in timings.items():
-            extra = {"roofline": place(algo, flops, nbytes, t.median, ceilings)} if ceilings else {}
+            extra = ({"roofline": place(algo, flops, nbytes, t.median, ceilings)}
+                     if ceilings else {})
             add_result(record, algo, timing=t, memory=mems.get(algo), flops=flops, nbytes=nbytes,
                        params=params, max_rel_err=rows[algo]["max_rel_err"], **extra)
         add_result(record, "naive (extrapolated)", flops=flops, nbytes=nbytes, params=params,

@@ -14,6 +14,11 @@ one row were measured side by side):
 3. Time per step against T and against B (fused forward, and torch).
 4. Layout (T, B, I) vs (B, T, I) (``batch_first``).
 5. LSTM vs GRU: parameters and forward time.
+
+Timing (round-robin, :func:`course_lib.bench.time_interleaved`) and the machine record
+come from :mod:`course_lib.bench`; besides ``rnn_cpu.json``/``.md`` (read by chapter
+16.3) each run writes a harness record ``<out>/<machine-slug>/rnn_cpu[_quick].json``
+with every sample.
 """
 from __future__ import annotations
 
@@ -45,26 +50,28 @@ torch.set_num_threads(THREADS)
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_conv_cpu import machine  # noqa: E402
+from course_lib.bench import (Progress, legacy_machine_dict, machine_record,  # noqa: E402
+                              new_record, time_interleaved, write_record)
+from course_lib.bench.records import add_result  # noqa: E402
 from course_lib.rnn import GRU, LSTM  # noqa: E402
 from course_lib.rnn.counts import lstm_traffic, rnn_param_count  # noqa: E402
 
 
-def paired(fns: dict, repeats: int) -> dict[str, float]:
+RECORD: dict | None = None      # the harness record of this run (set in main)
+
+
+def paired(fns: dict, repeats: int, section: str = "", **params) -> dict[str, float]:
     """Fastest ms of each callable, run round-robin after one warm-up each.
 
     The minimum, not the median: on a shared machine other processes only ever add
     time, so the fastest of several interleaved runs is the least disturbed one.
+    Every sample goes to the harness record under ``section`` with ``params``.
     """
-    for f in fns.values():
-        f()
-    times = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t0)
-    return {k: 1e3 * min(v) for k, v in times.items()}
+    ts = time_interleaved(fns, repeats, warmup=1)
+    if RECORD is not None:
+        for k, t in ts.items():
+            add_result(RECORD, k, timing=t, params={"section": section, **params})
+    return {k: 1e3 * t.min for k, t in ts.items()}
 
 
 def lstm_pair(T, B, I, H, seed=0, dtype=np.float32, batch_first=False, **kw):
@@ -128,7 +135,13 @@ def main(argv=None) -> int:
     reps = 2 if q else 9
     t_start = time.perf_counter()
     load0 = os.getloadavg()
-    info = machine()
+    global RECORD
+    rec_machine = machine_record()
+    info = legacy_machine_dict(rec_machine)
+    RECORD = new_record("rnn_cpu", quick=q, machine=rec_machine,
+                        config={"threads": THREADS, "repeats": reps, "dtype": "float32",
+                                "statistic": "min of round-robin repeats"})
+    bar = Progress(5, "rnn tables", enabled=not q)
     res: dict = {"machine": info}
     md: list[str] = []
 
@@ -142,7 +155,7 @@ def main(argv=None) -> int:
     f = paired({"fused fwd": fwd(fused, x), "per-gate fwd": fwd(per_gate, x),
                 "per-gate fwd f64": fwd(per_gate64, x64),
                 "fused fwd+bwd": fwd_bwd(fused, x), "per-gate fwd+bwd": fwd_bwd(per_gate, x)},
-               reps)
+               reps, "1. formulations", T=T, B=B, I=I, H=H)
     trf = {k: lstm_traffic(T, B, I, H, k) for k in ("per_gate", "fused", "kernel")}
     res["formulations"] = {"size": dict(T=T, B=B, I=I, H=H), "ms": f,
                            "traffic": {k: vars(v) | {"total": v.total} for k, v in trf.items()}}
@@ -156,6 +169,7 @@ def main(argv=None) -> int:
     md += table(f"1. LSTM formulations, NumPy float32, T={T} B={B} I={I} H={H}",
                 ["formulation", "fwd ms", "fwd+bwd ms", "fwd x fused", "GEMM calls",
                  "modelled fwd MB moved"], rows)
+    bar.update(note="formulations")
 
     # 2. NumPy vs torch at three sizes
     sizes = ([(4, 2, 8, 8), main_size] if q else
@@ -164,7 +178,8 @@ def main(argv=None) -> int:
     for (T, B, I, H) in sizes:
         ours, ref, x = lstm_pair(T, B, I, H)
         m = paired({"numpy fwd": fwd(ours, x), "torch fwd": torch_fwd(ref, x),
-                    "numpy train": fwd_bwd(ours, x), "torch train": torch_fwd_bwd(ref, x)}, reps)
+                    "numpy train": fwd_bwd(ours, x), "torch train": torch_fwd_bwd(ref, x)}, reps,
+                   "2. vs torch", T=T, B=B, I=I, H=H)
         res["vs_torch"].append({"size": dict(T=T, B=B, I=I, H=H), "ms": m})
         rows.append([f"T={T} B={B} I=H={H}", f"{m['numpy fwd']:.1f}", f"{m['torch fwd']:.1f}",
                      f"{m['numpy fwd'] / m['torch fwd']:.2f}", f"{m['numpy train']:.1f}",
@@ -172,6 +187,7 @@ def main(argv=None) -> int:
     md += table("2. NumPy fused LSTM vs torch.nn.LSTM (CPU, float32)",
                 ["size", "NumPy fwd ms", "torch fwd ms", "NumPy / torch", "NumPy fwd+bwd ms",
                  "torch fwd+bwd ms", "NumPy / torch (train)"], rows)
+    bar.update(note="vs torch")
 
     # 3. per-step time vs T and B
     T0, B0, I0, H0 = main_size
@@ -180,13 +196,15 @@ def main(argv=None) -> int:
     rows, res["per_step"] = [], []
     for T, B in [(t, B0) for t in Ts] + [(T0, b) for b in Bs]:
         ours, ref, x = lstm_pair(T, B, I0, H0)
-        m = paired({"numpy": fwd(ours, x), "torch": torch_fwd(ref, x)}, reps)
+        m = paired({"numpy": fwd(ours, x), "torch": torch_fwd(ref, x)}, reps, "3. per step",
+                   T=T, B=B, I=I0, H=H0)
         res["per_step"].append({"T": T, "B": B, "ms": m})
         rows.append([f"T={T} B={B}", f"{1e3 * m['numpy'] / T:.0f}", f"{1e3 * m['torch'] / T:.0f}",
                      f"{1e3 * m['numpy'] / T / B:.1f}", f"{m['numpy'] / m['torch']:.2f}"])
     md += table(f"3. Time per step (forward, I=H={H0})",
                 ["T, B", "NumPy us/step", "torch us/step", "NumPy us/step/sequence",
                  "NumPy / torch"], rows)
+    bar.update(note="per step")
 
     # 4. layouts
     T, B, I, H = main_size
@@ -194,7 +212,7 @@ def main(argv=None) -> int:
     a, ra, xa = lstm_pair(T, B, I, H)
     b, rb, xb = lstm_pair(T, B, I, H, batch_first=True)
     m = paired({"numpy TBI": fwd(a, xa), "numpy BTI": fwd(b, xb), "torch TBI": torch_fwd(ra, xa),
-                "torch BTI": torch_fwd(rb, xb)}, reps)
+                "torch BTI": torch_fwd(rb, xb)}, reps, "4. layout", T=T, B=B, I=I, H=H)
     res["layout"] = m
     rows = [["NumPy", f"{m['numpy TBI']:.1f}", f"{m['numpy BTI']:.1f}",
              f"{m['numpy BTI'] / m['numpy TBI']:.2f}"],
@@ -202,6 +220,7 @@ def main(argv=None) -> int:
              f"{m['torch BTI'] / m['torch TBI']:.2f}"]]
     md += table(f"4. Layout, forward, T={T} B={B} I=H={H}",
                 ["implementation", "(T, B, I) ms", "(B, T, I) ms", "(B,T,I) / (T,B,I)"], rows)
+    bar.update(note="layout")
 
     # 5. LSTM vs GRU
     g = GRU(I, H, seed=0)
@@ -211,7 +230,8 @@ def main(argv=None) -> int:
                 "lstm torch": torch_fwd(lref, x), "gru torch": torch_fwd(gref, x),
                 "lstm numpy train": fwd_bwd(lstm, x), "gru numpy train": fwd_bwd(g, x),
                 "lstm torch train": torch_fwd_bwd(lref, x),
-                "gru torch train": torch_fwd_bwd(gref, x)}, reps)
+                "gru torch train": torch_fwd_bwd(gref, x)}, reps, "5. lstm vs gru",
+               T=T, B=B, I=I, H=H)
     pl, pg = rnn_param_count("lstm", I, H), rnn_param_count("gru", I, H)
     res["lstm_vs_gru"] = {"params": {"lstm": pl, "gru": pg}, "ms": m}
     rows = [["parameters", f"{pl:,}", f"{pg:,}", f"{pg / pl:.2f}"]]
@@ -220,6 +240,7 @@ def main(argv=None) -> int:
         lk, gk = f"lstm {k}", f"gru {k}"
         rows.append([label, f"{m[lk]:.1f}", f"{m[gk]:.1f}", f"{m[gk] / m[lk]:.2f}"])
     md += table(f"5. LSTM vs GRU, T={T} B={B} I=H={H}", ["", "LSTM", "GRU", "GRU / LSTM"], rows)
+    bar.update(note="LSTM vs GRU")
 
     elapsed = time.perf_counter() - t_start
     load1 = os.getloadavg()
@@ -243,7 +264,10 @@ def main(argv=None) -> int:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "rnn_cpu.md").write_text(text)
         (out_dir / "rnn_cpu.json").write_text(json.dumps(res, indent=1, default=str))
-        print(f"wrote {out_dir / 'rnn_cpu.md'} and rnn_cpu.json")
+        RECORD["config"].update(run_time_s=elapsed,
+                                load_average_1min_start_end=[load0[0], load1[0]])
+        path = write_record(RECORD, out_dir)
+        print(f"wrote {out_dir / 'rnn_cpu.md'}, rnn_cpu.json and {path}")
     return 0
 
 
