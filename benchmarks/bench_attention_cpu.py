@@ -16,16 +16,18 @@ Tables:
 3. The encoder layer of table 1 cut into blocks: flops of each block, its measured
    time, GFLOP/s and share of the total -- where the time goes versus where the
    arithmetic is.
+
+Timing (median; alternating pairs), memory and the machine record come from
+:mod:`course_lib.bench`; besides ``attention_cpu.json``/``.md`` (read by chapter 16.4)
+each run writes a harness record ``<out>/<machine-slug>/attention_cpu[_quick].json``
+with every sample, the FLOP counts and the measured roofline ceilings.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -40,31 +42,26 @@ from course_lib.attention.blas_threads import blas_threads  # noqa: E402
 from course_lib.attention.flops import attention_matrix_bytes, encoder_layer_flops  # noqa: E402
 from course_lib.attention.linear import linear  # noqa: E402
 from course_lib.attention.softmax import softmax_  # noqa: E402
-from course_lib.memory import peak_memory  # noqa: E402
+from course_lib.bench import (Progress, legacy_machine_dict, machine_record,  # noqa: E402
+                              measure_ceilings, measure_memory, new_record, time_cpu,
+                              time_interleaved, write_record)
+from course_lib.bench.records import add_result  # noqa: E402
 
 FULL = dict(batch=8, seq=128, d_model=512, heads=8, d_ff=2048, lengths=[128, 256, 512, 1024, 2048])
 QUICK = dict(batch=2, seq=16, d_model=32, heads=4, d_ff=64, lengths=[16, 32, 64])
 
 
+RECORD: dict | None = None      # the harness record of this run (set in main)
+
+
+def _keep(name: str, t, **params) -> None:
+    if RECORD is not None:
+        add_result(RECORD, name, timing=t, flops=params.pop("flops", None), params=params)
+
+
 def machine() -> dict:
-    info = {"cpu": platform.processor() or "unknown", "cores": os.cpu_count(),
-            "python": platform.python_version(), "numpy": np.__version__}
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import torch
-    info["torch"] = torch.__version__
-    info["torch_threads"] = torch.get_num_threads()
-    try:
-        cfg = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        info["blas"] = f"{cfg.get('name')} {cfg.get('version')}"
-    except Exception:  # noqa: BLE001 - informational only
-        info["blas"] = "unknown"
-    info["env"] = {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS", "OMP_", "MKL_"))}
+    """The machine entry of ``attention_cpu.json`` (the keys chapter 16.4 reads)."""
+    info = legacy_machine_dict(machine_record())
     try:
         info["load_average_at_start"] = [round(v, 2) for v in os.getloadavg()]
     except OSError:
@@ -72,28 +69,23 @@ def machine() -> dict:
     return info
 
 
-def timeit(fn, repeats: int) -> float:
+def timeit(fn, repeats: int, name: str | None = None, **params) -> float:
     """Median milliseconds over ``repeats`` calls, after one warm-up call."""
-    fn()
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(ts)
+    t = time_cpu(fn, repeats=repeats, warmup=1)
+    if name is not None:
+        _keep(name, t, **params)
+    return t.ms
 
 
-def timeit_pair(fa, fb, repeats: int) -> tuple[float, float]:
+def timeit_pair(fa, fb, repeats: int, names: tuple[str, str] | None = None,
+                **params) -> tuple[float, float]:
     """Median ms of ``fa`` and of ``fb``, called alternately so that a change in the
     machine's load (it is shared) hits both sides alike."""
-    fa(), fb()
-    ta, tb = [], []
-    for _ in range(repeats):
-        for fn, ts in ((fa, ta), (fb, tb)):
-            t0 = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(ta), 1e3 * statistics.median(tb)
+    ts = time_interleaved({"a": fa, "b": fb}, repeats, warmup=1)
+    if names is not None:
+        _keep(names[0], ts["a"], **params)
+        _keep(names[1], ts["b"], **params)
+    return ts["a"].ms, ts["b"].ms
 
 
 def table_vs_torch(cfg: dict, reps: int) -> list[dict]:
@@ -111,7 +103,8 @@ def table_vs_torch(cfg: dict, reps: int) -> list[dict]:
 
     def add(name, ours, theirs, check):
         err = check()
-        t_o, t_t = timeit_pair(ours, theirs, reps)
+        t_o, t_t = timeit_pair(ours, theirs, reps, (f"numpy: {name}", f"torch: {name}"),
+                               B=B, L=L, E=E, H=H, F=F)
         rows.append({"block": name, "numpy_ms": t_o, "torch_ms": t_t, "ratio": t_o / t_t,
                      "max_abs_diff": err})
 
@@ -163,15 +156,19 @@ def table_vs_length(cfg: dict, reps: int) -> list[dict]:
         qt, kt, vt = (torch.from_numpy(a) for a in (q, k, v))
         r = max(1, reps if N <= 512 else reps // 3)
         with blas_threads(1):   # many small per-head GEMMs, as inside MultiHeadAttention
-            mem = peak_memory(scaled_dot_product_attention, q, k, v)
+            mem = measure_memory(scaled_dot_product_attention, q, k, v)
             with torch.inference_mode():
                 t_o, t_t = timeit_pair(lambda: scaled_dot_product_attention(q, k, v),
-                                       lambda: F.scaled_dot_product_attention(qt, kt, vt), r)
+                                       lambda: F.scaled_dot_product_attention(qt, kt, vt), r,
+                                       ("numpy sdpa", "torch sdpa"), N=N, heads=H, head_dim=Dh,
+                                       flops=4 * H * N * N * Dh)
         nn_bytes = attention_matrix_bytes(1, H, N)
         rows.append({"N": N, "numpy_ms": t_o, "torch_ms": t_t,
-                     "flops": 4 * H * N * N * Dh, "peak_MiB": mem.peak_bytes / 2**20,
+                     "flops": 4 * H * N * N * Dh, "peak_MiB": mem.traced_peak / 2**20,
                      "scores_MiB": nn_bytes / 2**20, "qkv_out_MiB": 4 * H * N * Dh * 4 / 2**20,
-                     "peak_over_scores": mem.peak_bytes / nn_bytes})
+                     "peak_over_scores": mem.traced_peak / nn_bytes})
+        if RECORD is not None:
+            RECORD["results"][-2]["memory"] = mem.to_dict()
     return rows
 
 
@@ -217,7 +214,7 @@ def table_blocks(cfg: dict, reps: int) -> list[dict]:
     ]
     rows = []
     for name, flops, fn in blocks:
-        t = timeit(fn, reps)
+        t = timeit(fn, reps, f"block: {name}", flops=flops)
         rows.append({"block": name, "flops": flops, "ms": t,
                      "gflops": flops / (t * 1e-3) / 1e9 if flops else None})
     total = sum(r["ms"] for r in rows)
@@ -225,7 +222,8 @@ def table_blocks(cfg: dict, reps: int) -> list[dict]:
     for r in rows:
         r["time_share"] = r["ms"] / total
         r["flop_share"] = r["flops"] / total_flops
-    whole = timeit(lambda: layer(x), reps)
+    whole = timeit(lambda: layer(x), reps, "encoder layer forward", flops=sum(
+        r["flops"] for r in rows))
     return rows, whole
 
 
@@ -271,10 +269,17 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     reps = args.reps or (2 if args.quick else 9)
+    global RECORD
     info = machine()
-    rows1 = table_vs_torch(cfg, reps)
-    rows2 = table_vs_length(cfg, reps)
-    rows3, whole = table_blocks(cfg, reps)
+    RECORD = new_record("attention_cpu", quick=args.quick, config=dict(cfg, repeats=reps),
+                        ceilings=measure_ceilings(quick=args.quick))
+    with Progress(3, "attention tables", enabled=not args.quick) as bar:
+        rows1 = table_vs_torch(cfg, reps)
+        bar.update(note="vs torch")
+        rows2 = table_vs_length(cfg, reps)
+        bar.update(note="vs length")
+        rows3, whole = table_blocks(cfg, reps)
+        bar.update(note="blocks")
     md = fmt(rows1, rows2, rows3, whole, cfg, info, args.quick)
     print(md)
     out_dir = args.out or (None if args.quick else ROOT / "benchmarks" / "results")
@@ -288,6 +293,8 @@ def main(argv=None) -> int:
         payload = {"machine": info, "config": cfg, "quick": args.quick, "vs_torch": rows1,
                    "vs_length": rows2, "blocks": rows3, "layer_forward_ms": whole}
         (out_dir / "attention_cpu.json").write_text(json.dumps(payload, indent=1))
+        print(f"wrote {out_dir / 'attention_cpu.md'}, attention_cpu.json and "
+              f"{write_record(RECORD, out_dir)}")
     return 0
 
 
