@@ -16,8 +16,14 @@ kernel read their inputs from L2 and look faster than they will in a model.
 This module imports neither torch nor CuPy at import time: it can be imported (and
 its CPU-side helpers tested) on a machine without a GPU.  ``backend="torch"`` uses
 ``torch.cuda.Event`` and ``torch.cuda.max_memory_allocated``; ``backend="cupy"``
-uses ``cupy.cuda.Event`` and the default memory pool's ``total_bytes``
-(CuPy keeps no peak counter: the pool's size after the calls bounds the peak).
+uses ``cupy.cuda.Event`` and the default memory pool (CuPy keeps no peak counter: the
+pool's size after the calls, minus the bytes in use before them, bounds the peak from
+above; the pool is not emptied, which would make the timed calls pay for cudaMalloc).
+
+A kernel much shorter than the launch overhead is timed as a run of ``number``
+back-to-back calls between one pair of events (``target_ms`` picks ``number`` so that
+a run lasts about that long, at most 200 calls), so Python's launch cost overlaps the
+GPU work; each sample is the run's time divided by ``number``.
 """
 from __future__ import annotations
 
@@ -78,10 +84,16 @@ def l2_size_bytes(backend: str = "torch") -> int:
 
 
 def time_cuda(fn: Callable[[], object], repeats: int = 20, warmup: int = 3,
-              backend: str = "torch", flush_l2: bool = False) -> CudaTiming:
-    """Time ``fn()`` on the GPU with events (see the module doc).  Needs a GPU."""
+              backend: str = "torch", flush_l2: bool = False, number: int = 1,
+              target_ms: float | None = None) -> CudaTiming:
+    """Time ``fn()`` on the GPU with events (see the module doc).  Needs a GPU.
+
+    ``number`` calls per sample, or ``target_ms`` to choose it from one timed call.
+    With ``flush_l2`` the flush runs before each sample, so only the first of its
+    ``number`` calls starts cold: use ``number=1`` for cold-cache times.
+    """
     _check_backend(backend)
-    _check_counts(repeats, warmup, 1)
+    _check_counts(repeats, warmup, number)
     if not cuda_available(backend):
         raise RuntimeError(f"time_cuda(backend={backend!r}) needs a CUDA GPU; none is visible")
     if backend == "torch":
@@ -97,6 +109,9 @@ def time_cuda(fn: Callable[[], object], repeats: int = 20, warmup: int = 3,
 
         def peak():
             return int(torch.cuda.max_memory_allocated())
+
+        def elapsed_s(start, stop):
+            return start.elapsed_time(stop) / 1e3
     else:
         import cupy
         sync = cupy.cuda.Device().synchronize
@@ -106,29 +121,36 @@ def time_cuda(fn: Callable[[], object], repeats: int = 20, warmup: int = 3,
         pool = cupy.get_default_memory_pool()
 
         def reset_peak():
-            pool.free_all_blocks()
-            return int(pool.total_bytes())
+            return int(pool.used_bytes())
 
         def peak():
             return int(pool.total_bytes())
+
+        def elapsed_s(start, stop):
+            return cupy.cuda.get_elapsed_time(start, stop) / 1e3
     for _ in range(warmup):
         fn()
     sync()
     baseline = reset_peak()          # what is held already (inputs, the flush buffer)
+    if target_ms is not None:        # one timed call decides the calls per sample
+        start, stop = Event(), Event()
+        start.record()
+        fn()
+        stop.record()
+        stop.synchronize()
+        one_ms = max(1e3 * elapsed_s(start, stop), 1e-3)
+        number = int(min(200, max(1, target_ms / one_ms)))
     samples = []
     for _ in range(repeats):
         if flush is not None:
             flush()
         start, stop = Event(), Event()
         start.record()
-        fn()
+        for _ in range(number):
+            fn()
         stop.record()
         stop.synchronize()
-        if backend == "torch":
-            samples.append(start.elapsed_time(stop) / 1e3)
-        else:
-            import cupy
-            samples.append(cupy.cuda.get_elapsed_time(start, stop) / 1e3)
+        samples.append(elapsed_s(start, stop) / number)
     sync()
-    return CudaTiming(Timing(tuple(samples), warmup, 1), max(0, peak() - baseline), flush_l2,
-                      backend)
+    return CudaTiming(Timing(tuple(samples), warmup, number), max(0, peak() - baseline),
+                      flush_l2, backend)

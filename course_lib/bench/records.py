@@ -105,3 +105,24 @@ def timings(record: dict) -> dict[str, Timing]:
     """``{result name: Timing}`` of the results that were timed."""
     return {r["name"]: Timing.from_dict(r["timing"]) for r in record["results"]
             if r.get("timing")}
+
+
+_PER_KEY = ("ms", "TFLOPs", "GBps", "max_abs_err", "errors", "pct_of_cudnn")
+
+
+def add_rows(record: dict, part: str, rows: list[dict]) -> None:
+    """Add a GPU script's table rows to ``record``: one result per timed key of each row.
+
+    A row is ``{<what was measured>..., "ms": {key: ms}, "TFLOPs": {...}, ...}`` as the
+    ``bench_*_gpu.py`` scripts build them; each ``key`` becomes a result named ``key``
+    with the row's scalar fields as ``params`` and its per-key figures (ms, TFLOP/s,
+    GB/s, error) beside it.  The full timings are kept by the script's timer.
+    """
+    for row in rows:
+        params = {"part": part, **{k: v for k, v in row.items() if k not in _PER_KEY}}
+        for key, ms in row.get("ms", {}).items():
+            extra = {f: row[f][key] for f in _PER_KEY[1:] if key in row.get(f, {})}
+            add_result(record, key, params=params, median_ms=ms, **extra)
+        for key, err in row.get("errors", {}).items():
+            if key not in row.get("ms", {}):
+                add_result(record, key, params=params, errors=err)
