@@ -48,23 +48,11 @@ def log(msg: str) -> None:
 
 
 def time_gpu(fn, *, target_ms: float = 3.0, trials: int = 7) -> float:
-    """Median milliseconds of one ``fn()`` call, measured with CUDA events on the null stream."""
-    import cupy
-    fn()                                            # warm-up (and compile)
-    cupy.cuda.Device().synchronize()
-    start, stop = cupy.cuda.Event(), cupy.cuda.Event()
-    start.record(); fn(); stop.record(); stop.synchronize()
-    one = max(cupy.cuda.get_elapsed_time(start, stop), 1e-3)
-    inner = int(min(200, max(1, target_ms / one)))
-    times = []
-    for _ in range(trials):
-        start.record()
-        for _ in range(inner):
-            fn()
-        stop.record()
-        stop.synchronize()
-        times.append(cupy.cuda.get_elapsed_time(start, stop) / inner)
-    return float(np.median(times))
+    """Median milliseconds of one ``fn()`` call: CUDA events on the null stream, one
+    warm-up call, runs of back-to-back calls lasting about ``target_ms``
+    (:func:`course_lib.bench.cuda_timing.time_cuda`)."""
+    from course_lib.bench.cuda_timing import time_cuda
+    return time_cuda(fn, repeats=trials, warmup=1, backend="cupy", target_ms=target_ms).timing.ms
 
 
 def torch_peak_bytes(fn) -> int:
@@ -331,7 +319,9 @@ def to_markdown(result: dict) -> str:
 
 
 def environment() -> dict:
-    env = {"host": platform.node(), "python": platform.python_version()}
+    from course_lib.bench import machine_record
+    env = {"host": platform.node(), "python": platform.python_version(),
+           "machine": machine_record()}
     try:
         import cupy
         props = cupy.cuda.runtime.getDeviceProperties(0)
@@ -347,6 +337,19 @@ def environment() -> dict:
     except Exception as exc:
         env["torch_error"] = repr(exc)
     return env
+
+
+def write_harness_record(result: dict, quick: bool, out: Path) -> Path:
+    """The run as a ``course_lib.bench`` record under ``<out>/<machine-slug>/``."""
+    from course_lib.bench import new_record, write_record
+    from course_lib.bench.records import add_rows
+    rec = new_record("attention_gpu", quick=quick, machine=result["env"]["machine"],
+                     config={"timing": "median of 7 CUDA-event runs of ~3 ms"})
+    for part in ("softmax", "layernorm", "attention"):
+        add_rows(rec, part, result.get(part, []))
+    rec["copy_GBps"] = result.get("copy_GBps")
+    rec["stage_errors"] = result.get("stage_errors")
+    return write_record(rec, out)
 
 
 def main(argv=None) -> int:
@@ -386,6 +389,7 @@ def main(argv=None) -> int:
         # written after every part, so a run stopped by a time limit still leaves its results
         (out / "bench_attention_gpu.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
         (out / "bench_attention_gpu.md").write_text(to_markdown(result))
+        write_harness_record(result, args.quick, out)
     log(to_markdown(result))
     bad = result["stage_errors"] or any(r["errors"] for p in ("softmax", "layernorm", "attention")
                                         for r in result.get(p, []))

@@ -10,6 +10,10 @@ overlaps the GPU work.  FLOPs = 2 * B * C_out * OH * OW * C_in * KH * KW.
 Ceilings measured in the same run: device-to-device copy bandwidth and the matmul rate of
 cuBLAS in FP32 (the ceiling of the im2col path), TF32 and BF16 -- the numbers a float32
 convolution kernel can be held against.
+
+Timing (CUDA events) and the machine record come from :mod:`course_lib.bench`; next to
+``bench_conv_gpu.json``/``.md`` each run writes a harness record
+``<out>/<machine-slug>/conv_gpu[_quick].json``.
 """
 from __future__ import annotations
 
@@ -63,23 +67,11 @@ def flops(x_shape, w_shape, stride, padding) -> float:
 
 
 def time_gpu(fn, *, target_ms: float = 3.0, trials: int = 7) -> float:
-    """Median milliseconds of one ``fn()`` call, measured with CUDA events on the null stream."""
-    import cupy
-    fn()                                            # warm-up (and compile)
-    cupy.cuda.Device().synchronize()
-    start, stop = cupy.cuda.Event(), cupy.cuda.Event()
-    start.record(); fn(); stop.record(); stop.synchronize()
-    one = max(cupy.cuda.get_elapsed_time(start, stop), 1e-3)
-    inner = int(min(200, max(1, target_ms / one)))
-    times = []
-    for _ in range(trials):
-        start.record()
-        for _ in range(inner):
-            fn()
-        stop.record()
-        stop.synchronize()
-        times.append(cupy.cuda.get_elapsed_time(start, stop) / inner)
-    return float(np.median(times))
+    """Median milliseconds of one ``fn()`` call: CUDA events on the null stream, one
+    warm-up call, runs of back-to-back calls lasting about ``target_ms``
+    (:func:`course_lib.bench.cuda_timing.time_cuda`)."""
+    from course_lib.bench.cuda_timing import time_cuda
+    return time_cuda(fn, repeats=trials, warmup=1, backend="cupy", target_ms=target_ms).timing.ms
 
 
 def ceilings(quick: bool) -> dict:
@@ -296,7 +288,9 @@ def to_markdown(result: dict) -> str:
 
 
 def environment() -> dict:
-    env = {"host": platform.node(), "python": platform.python_version()}
+    from course_lib.bench import machine_record
+    env = {"host": platform.node(), "python": platform.python_version(),
+           "machine": machine_record()}
     try:
         import cupy
         props = cupy.cuda.runtime.getDeviceProperties(0)
@@ -314,6 +308,20 @@ def environment() -> dict:
     except Exception as exc:
         env["torch_error"] = repr(exc)
     return env
+
+
+def write_harness_record(result: dict, quick: bool, out: Path) -> Path:
+    """The run as a ``course_lib.bench`` record under ``<out>/<machine-slug>/``."""
+    from course_lib.bench import new_record, write_record
+    from course_lib.bench.records import add_rows
+    rec = new_record("conv_gpu", quick=quick, machine=result["env"]["machine"],
+                     config={"layers": LAYERS[:4] if quick else LAYERS,
+                             "timing": "median of 7 CUDA-event runs of ~3 ms"})
+    for part in ("forward", "backward"):
+        add_rows(rec, part, result.get(part, []))
+    rec["gpu_ceilings"] = result.get("ceilings")
+    rec["stage_errors"] = result.get("stage_errors")
+    return write_record(rec, out)
 
 
 def main(argv=None) -> int:
@@ -347,6 +355,7 @@ def main(argv=None) -> int:
         # written after every part, so a run killed by a time limit still leaves its results
         (out / "bench_conv_gpu.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
         (out / "bench_conv_gpu.md").write_text(to_markdown(result))
+        write_harness_record(result, args.quick, out)
     log(to_markdown(result))
     bad = result["stage_errors"] or any(r["errors"] for p in ("forward", "backward") for r in result.get(p, []))
     return 1 if bad else 0

@@ -23,7 +23,6 @@ import time
 import traceback
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -43,29 +42,15 @@ def log(msg: str) -> None:
 
 def time_cpu(fn, *, trials: int = 3) -> float:
     """Median wall-clock milliseconds of one ``fn()`` call (dry runs only)."""
-    fn()
-    times = []
-    for _ in range(trials):
-        t0 = time.perf_counter()
-        fn()
-        times.append(1e3 * (time.perf_counter() - t0))
-    return float(np.median(times))
+    from course_lib.bench import time_cpu as harness_time_cpu
+    return harness_time_cpu(fn, repeats=trials, warmup=1).ms
 
 
 def time_gpu(fn, *, trials: int = 7) -> float:
-    """Median milliseconds of one ``fn()`` call (CUDA events, after a warm-up call)."""
-    import cupy
-    fn()
-    cupy.cuda.Device().synchronize()
-    start, stop = cupy.cuda.Event(), cupy.cuda.Event()
-    times = []
-    for _ in range(trials):
-        start.record()
-        fn()
-        stop.record()
-        stop.synchronize()
-        times.append(cupy.cuda.get_elapsed_time(start, stop))
-    return float(np.median(times))
+    """Median milliseconds of one ``fn()`` call (CUDA events, after a warm-up call;
+    :func:`course_lib.bench.cuda_timing.time_cuda`)."""
+    from course_lib.bench.cuda_timing import time_cuda
+    return time_cuda(fn, repeats=trials, warmup=1, backend="cupy").timing.ms
 
 
 def bench_size(kind: str, T: int, B: int, H: int, dry_run: bool = False) -> dict:
@@ -146,7 +131,9 @@ def to_markdown(result: dict) -> str:
 
 
 def environment() -> dict:
-    env = {"host": platform.node(), "python": platform.python_version()}
+    from course_lib.bench import machine_record
+    env = {"host": platform.node(), "python": platform.python_version(),
+           "machine": machine_record()}
     try:
         import cupy
         props = cupy.cuda.runtime.getDeviceProperties(0)
@@ -159,6 +146,16 @@ def environment() -> dict:
     except Exception as exc:
         env["error"] = repr(exc)
     return env
+
+
+def write_harness_record(result: dict, quick: bool, out: Path) -> Path:
+    """The run as a ``course_lib.bench`` record under ``<out>/<machine-slug>/``."""
+    from course_lib.bench import new_record, write_record
+    from course_lib.bench.records import add_rows
+    rec = new_record("rnn_gpu", quick=quick, machine=result["env"]["machine"],
+                     config={"timing": "median of 7 CUDA-event samples after a warm-up"})
+    add_rows(rec, "rows", result.get("rows", []))
+    return write_record(rec, out)
 
 
 def main(argv=None) -> int:
@@ -205,6 +202,7 @@ def main(argv=None) -> int:
             if not args.dry_run:     # written after every size: a run cut short keeps its rows
                 (out / "bench_rnn_gpu.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
                 (out / "bench_rnn_gpu.md").write_text(to_markdown(result))
+                write_harness_record(result, args.quick, out)
     log(to_markdown(result))
     if args.dry_run:   # every variant must have run and agreed with torch
         return 1 if failed or any(r["errors"] for r in result["rows"]) else 0
