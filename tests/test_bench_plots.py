@@ -78,3 +78,40 @@ def test_draws_into_a_given_axes():
     assert len(axes[1].patches) == 3 and len(axes[0].patches) == 0
     with pytest.raises(ValueError, match="unit"):
         bar_chart(T, unit="h")
+
+
+def test_bars_switch_to_a_log_axis_for_a_wide_range():
+    wide = {"naive": Timing((1.0,)), "fast": Timing((0.001,))}
+    assert bar_chart(wide).axes[0].get_xscale() == "log"
+    assert bar_chart(T, logx=False).axes[0].get_xscale() == "linear"
+
+
+def _record():
+    from course_lib.bench.records import add_result, new_record
+    machine = {"cpu": "Test CPU", "cores": 2, "gpus": None}     # no torch import needed
+    rec = new_record("demo", machine=machine, ceilings=Ceilings(50.0, 5.0))
+    for layer in ("a", "b"):
+        for name, s in (("im2col", 0.01), ("torch", 0.005)):
+            add_result(rec, name, timing=Timing((s, 1.1 * s)), flops=1e8, nbytes=1e6,
+                       params={"layer": layer})
+    add_result(rec, "naive (extrapolated)", params={"layer": "a"})    # untimed: no bar
+    return rec
+
+
+def test_figures_from_a_record():
+    from course_lib.bench.plots import figures_from_record
+    figs = figures_from_record(_record())
+    assert set(figs) == {"bars: a", "bars: b", "roofline"}
+    assert len(figs["bars: a"].axes[0].patches) == 2
+    pts = {ln.get_label(): (ln.get_xdata()[0], ln.get_ydata()[0])
+           for ln in figs["roofline"].axes[0].lines[2:]}
+    assert pts["im2col @ a"] == pytest.approx((1e8 / 1e6, 1e8 / (1.05 * 0.01) / 1e9))
+
+
+def test_command_line_plot(tmp_path):
+    from course_lib.bench.__main__ import main
+    from course_lib.bench.records import write_record
+    path = write_record(_record(), tmp_path)
+    assert main(["plot", str(path), "--out", str(tmp_path / "figs")]) == 0
+    names = sorted(p.name for p in (tmp_path / "figs").iterdir())
+    assert names == ["demo_bars_a.png", "demo_bars_b.png", "demo_roofline.png"]

@@ -31,8 +31,12 @@ def _axes(ax, figsize):
 
 
 def bar_chart(timings: Mapping[str, Timing], *, unit: str = "ms", title: str | None = None,
-              ax=None, figsize=(6.0, 3.2)):
-    """Horizontal bars of median time per name, error span = IQR, dot = fastest run."""
+              logx: bool | None = None, ax=None, figsize=(6.0, 3.2)):
+    """Horizontal bars of median time per name, error span = IQR, dot = fastest run.
+
+    ``logx``: logarithmic time axis; None (default) uses one when the medians span
+    more than 30x, so that the fast bars stay visible next to a naive loop.
+    """
     if not timings:
         raise ValueError("timings must hold at least one Timing")
     if unit not in _SCALE:
@@ -50,6 +54,10 @@ def bar_chart(timings: Mapping[str, Timing], *, unit: str = "ms", title: str | N
             label="fastest run")
     ax.set_yticks(y, names)
     ax.invert_yaxis()
+    if logx is None:
+        logx = med.max() > 30 * med.min() > 0
+    if logx:
+        ax.set_xscale("log")
     ax.set_xlabel(f"time per call ({unit})")
     ax.legend(loc="lower right", fontsize="small")
     if title:
@@ -95,7 +103,7 @@ def scaling_plot(sizes: Sequence[float], series: Mapping[str, Sequence], *, xlab
 
 
 def roofline_plot(ceilings: Ceilings, kernels: Sequence[Mapping] = (), *,
-                  title: str | None = None, ax=None, figsize=(6.0, 4.0)):
+                  title: str | None = None, ax=None, figsize=(8.0, 4.0)):
     """The roofline of ``ceilings`` with ``kernels`` placed on it.
 
     ``kernels``: dicts with ``name``, ``intensity`` (FLOP/byte) and ``gflops``
@@ -122,8 +130,45 @@ def roofline_plot(ceilings: Ceilings, kernels: Sequence[Mapping] = (), *,
     ax.set_xlabel("arithmetic intensity (FLOP per byte)")
     ax.set_ylabel("GFLOP/s")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize="x-small", loc="lower right")
+    # outside the axes: the points sit near the roof, where a legend inside would cover them
+    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
     if title:
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+_GROUP_KEYS = ("layer", "section", "part")
+
+
+def figures_from_record(record: dict) -> dict:
+    """The standard figures of a :mod:`course_lib.bench.records` record.
+
+    * ``"bars: <group>"`` -- one bar chart per group of timed results (grouped by the
+      ``layer``, ``section`` or ``part`` parameter, else all together);
+    * ``"roofline"`` -- when the record has ceilings and results with FLOP and byte
+      counts: each such result placed on this machine's roofline (label
+      ``name @ group``).
+    """
+    groups: dict = {}
+    points = []
+    for r in record["results"]:
+        if not r.get("timing"):
+            continue
+        t = Timing.from_dict(r["timing"])
+        params = r.get("params") or {}
+        group = next((str(params[k]) for k in _GROUP_KEYS if k in params), "all")
+        groups.setdefault(group, {})[r["name"]] = t
+        if r.get("flops") and r.get("bytes"):
+            points.append({"name": f"{r['name']} @ {group}", "intensity": r["flops"] / r["bytes"],
+                           "gflops": r["flops"] / t.median / 1e9})
+    figs = {}
+    for group, ts in groups.items():
+        figs[f"bars: {group}"] = bar_chart(ts, title=f"{record['benchmark']}: {group}",
+                                           figsize=(6.0, 0.45 * len(ts) + 1.4))
+    if record.get("ceilings") and points:
+        c = record["ceilings"]
+        figs["roofline"] = roofline_plot(
+            Ceilings(c["peak_gflops"], c["bandwidth_gbs"]), points,
+            title=f"{record['benchmark']} on {record['machine'].get('cpu', '?')}")
+    return figs
