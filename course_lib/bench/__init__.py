@@ -14,10 +14,14 @@ that all committed numbers were taken the same way and name the machine they cam
   the roofline ``attainable = min(peak, intensity x bandwidth)``.
 * :mod:`.machine` -- a record of the machine: CPU, cores, load, GPU, driver, CUDA,
   library versions, thread counts.
-* :mod:`.records` -- JSON records under ``benchmarks/results/<machine-slug>/``.
+* :mod:`.records` -- JSON records under ``benchmarks/results/<machine-slug>/``
+  (:func:`~.records.add_result` per measurement, :func:`~.records.add_rows` for the GPU
+  scripts' table rows).
 * :mod:`.progress` -- a progress line on stderr for long runs (no dependency).
 * :mod:`.plots` -- bars with error spans, scaling curves, a roofline (matplotlib).
 * :mod:`.tables` -- Markdown tables for the scripts' printed and committed reports.
+
+Command line: ``python -m course_lib.bench machine | ceilings | plot RECORD.json``.
 """
 from .counts import (arithmetic_intensity, attention_flops, conv2d_bytes, conv2d_flops,
                      lstm_step_flops, matmul_bytes, matmul_flops, softmax_flops)
