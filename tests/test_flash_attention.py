@@ -201,3 +201,12 @@ def test_backward_memory_has_no_score_matrix():
     out, lse = flash_attention(q, k, v, return_lse=True)
     rep = peak_memory(flash_attention_backward, dout, q, k, v, out, lse)
     assert rep.peak_bytes < L * L * 8 / 10
+
+
+@pytest.mark.parametrize("L,S", [(5, 9), (9, 5), (7, 7)])
+def test_causal_is_torchs_is_causal_for_any_lengths(L, S):
+    """torch's own is_causal=True (top-left aligned when L != S), not only an explicit mask."""
+    rng = np.random.default_rng(L * 10 + S)
+    q, k, v = (rng.standard_normal(s) for s in ((2, L, 4), (2, S, 4), (2, S, 3)))
+    ref = F.scaled_dot_product_attention(tt(q), tt(k), tt(v), is_causal=True)
+    close(flash_attention(q, k, v, is_causal=True, block_q=2, block_k=3), ref, np.float64, "out")
