@@ -47,12 +47,18 @@ def _estimates(model):
            [choose_algorithm(xs, ws, s, p, np.float32, model).algo for xs, ws, s, p in LAYERS]
 
 
+def _winograd_counts():
+    # the estimate uses only the elementwise stage; the op counts hold the transforms too
+    return [(m, opcount.winograd_ops(xs, ws, p, m).parts)
+            for xs, ws, s, p in LAYERS if ws[2:] == (3, 3) and s == 1 for m in (2, 4, 6)]
+
+
 @pytest.mark.parametrize("model", [FIXED, CALIBRATED_LIKE])
 def test_cached_cost_model_gives_the_same_choices(model, monkeypatch):
-    cached = _estimates(model)
+    cached, counts = _estimates(model), _winograd_counts()
     monkeypatch.setattr(opcount, "winograd_transform_costs", _uncached_costs)
-    fresh = _estimates(model)
-    assert cached == fresh
+    assert _estimates(model) == cached
+    assert _winograd_counts() == counts
 
 
 @pytest.mark.parametrize("m", [1, 2, 3, 4, 6])
