@@ -390,7 +390,7 @@ class SandboxProcess:
 class Sandbox:
     """A submission folder plus (re)startable worker processes for one exercise module."""
 
-    MAX_STARTS = 4
+    MAX_STARTS = 6
 
     def __init__(self, module_path: Path, companions: list[Path], allowed_imports: tuple[str, ...],
                  cfg: SandboxConfig | None = None):

@@ -111,6 +111,8 @@ def make_hook(writable, read_roots, list_roots, import_roots, cuda_dir, programs
             name = args[0]
             root = name.split(".")[0]
             cuda_ok = name in _imp or any(name.startswith(m + ".") for m in _imp if m != "course_lib")
+            if root == "cupy" and "cupy" in _imp and emulator_on_stack():
+                return  # the kernel runtime's GPU backend
             if root in _never or (root == "course_lib" and not cuda_ok):
                 raise ImportError(f"import of {name!r} is not allowed in an exercise: plain NumPy only")
             if root in _safe or root == "numpy" or cuda_ok:
@@ -255,6 +257,17 @@ def main() -> None:
         import course_lib.cuda.emulator.module  # noqa: F401
         import course_lib.cuda.emulator.sanitize  # noqa: F401
         cuda_dir = os.path.dirname(os.path.realpath(course_lib.cuda.__file__))
+        # Every module of the runtime now, before the hook: some are imported lazily and build
+        # classes at import time (dataclasses run exec), which the hook refuses later.
+        for folder, _dirs, names in sorted(os.walk(cuda_dir)):
+            for n in sorted(names):
+                if n.endswith(".py") and n != "__main__.py":
+                    rel = os.path.relpath(os.path.join(folder, n), os.path.dirname(cuda_dir))
+                    mod = "course_lib." + rel[:-3].replace(os.sep, ".").replace(".__init__", "")
+                    try:
+                        __import__(mod)
+                    except Exception:  # noqa: BLE001 - an optional part (e.g. NVRTC bindings)
+                        pass
         read_roots.append(cuda_dir)
         import shutil
         try:
@@ -265,6 +278,15 @@ def main() -> None:
         programs += [os.path.realpath(p) for p in (shutil.which("readelf"), shutil.which("setarch"),
                                                    shutil.which("which"), sys.executable) if p]
         import_roots.add("course_lib")
+        if course_lib.cuda.default_backend() == "cupy":  # a GPU: CuPy compiles and launches
+            try:
+                import cupy
+                import_roots.add("cupy")
+                read_roots.extend(os.path.realpath(p) for p in sys.path
+                                  if p and p.endswith("-packages"))
+                read_roots.append(os.path.dirname(os.path.realpath(cupy.__file__)))
+            except Exception:  # noqa: BLE001 - the launch reports a broken CuPy itself
+                pass
         import cu_rules  # the runtime copy of course_lib/grading/cu_rules.py
         real_build = build.build
 
