@@ -50,6 +50,13 @@ def check(cuda_exercises: list[str] = ()) -> list[Problem]:
             ("pytest_timeout", "pytest-timeout", "pip install pytest-timeout")):
         if importlib.util.find_spec(module) is None:
             problems.append(Problem(f"{name} is not installed", fix))
+    if os.geteuid() == 0:  # the sandbox runs the learner's code as another user
+        from .sandbox import sandbox_interpreter
+        try:
+            sandbox_interpreter(65534)
+        except RuntimeError as e:
+            problems.append(Problem(str(e), "install the system's python3 of the same version, or "
+                                    "a Python outside a private home folder"))
     if cuda_exercises and _compiler() is None and not _gpu_backend():
         problems.append(Problem(
             "no C++ compiler (g++) to build kernels for the CPU emulator",
