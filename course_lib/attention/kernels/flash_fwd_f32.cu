@@ -20,8 +20,12 @@
 // block's last query is q0 + FLASH_BQ - 1, so key tiles from there on are skipped whole
 // (about half of the work for L = S); the tiles on the diagonal mask entry by entry.
 //
+// The scores of a tile go to shared memory (column t for thread t: no bank conflicts) rather
+// than to a register array: a register array must be indexed by constants, which means
+// unrolling the loops over keys, and the full unroll made NVRTC take minutes per build.
 // FLASH_EMAX (a -D option, default 64) is the largest head dim E this build takes; the launcher
-// builds 32, 64 and 128.  Shared memory: 2 * FLASH_BK * FLASH_EMAX * 4 bytes (32 KiB at 128).
+// builds 32, 64 and 128.  Shared memory: (2 * FLASH_BK * FLASH_EMAX + FLASH_BK * FLASH_BQ) * 4
+// bytes (40 KiB at 128).
 // Cost: 4 * L * S * E flops per head (half of it skipped when causal); reads q, out once and K, V
 // ceil(L / FLASH_BQ) times.
 
@@ -39,6 +43,7 @@ flash_fwd_f32(const float* __restrict__ q, const float* __restrict__ k, const fl
 {
     __shared__ float Ks[FLASH_BK][FLASH_EMAX];
     __shared__ float Vs[FLASH_BK][FLASH_EMAX];
+    __shared__ float Ss[FLASH_BK][FLASH_BQ];   // column t: thread t's scores of the current tile
     const int bh = blockIdx.y;
     const int kvh = (bh / H) * H_kv + (bh % H) / (H / H_kv);
     const int q0 = blockIdx.x * FLASH_BQ;
@@ -68,25 +73,22 @@ flash_fwd_f32(const float* __restrict__ q, const float* __restrict__ k, const fl
         __syncthreads();
 
         // BEGIN INNER LOOP (the exercise of exercises/ch16_5/flash_forward_kernel.cu)
-        float s[FLASH_BK];
         float m_new = m;
-#pragma unroll
-        for (int j = 0; j < FLASH_BK; ++j) {
+        for (int j = 0; j < nk; ++j) {     // scores of row i against the tile's keys
             float dot = 0.0f;
 #pragma unroll
             for (int d = 0; d < FLASH_EMAX; ++d) dot += qr[d] * Ks[j][d];
-            const bool visible = j < nk && (!causal || k0 + j <= i);
-            s[j] = visible ? dot : NEG_INF;
-            m_new = fmaxf(m_new, s[j]);
+            const float s = (!causal || k0 + j <= i) ? dot : NEG_INF;
+            Ss[j][threadIdx.x] = s;
+            m_new = fmaxf(m_new, s);
         }
         if (m_new != NEG_INF) {            // a row that has seen no key yet has nothing to add
             const float alpha = __expf(m - m_new);           // exp(-inf) = 0 on the first tile
             l *= alpha;
 #pragma unroll
             for (int d = 0; d < FLASH_EMAX; ++d) acc[d] *= alpha;
-#pragma unroll
-            for (int j = 0; j < FLASH_BK; ++j) {
-                const float p = __expf(s[j] - m_new);        // masked: exp(-inf) = 0
+            for (int j = 0; j < nk; ++j) {
+                const float p = __expf(Ss[j][threadIdx.x] - m_new);   // hidden: exp(-inf) = 0
                 l += p;
 #pragma unroll
                 for (int d = 0; d < FLASH_EMAX; ++d) acc[d] += p * Vs[j][d];

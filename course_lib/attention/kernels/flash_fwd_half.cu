@@ -36,7 +36,7 @@ __device__ void flash_fwd_16bit(const T* __restrict__ q, const T* __restrict__ k
                                 const T* __restrict__ v, T* __restrict__ out,
                                 float* __restrict__ lse, int H, int H_kv, int L, int S, int E,
                                 int causal, float scale, float (*Ks)[FLASH_EMAX],
-                                float (*Vs)[FLASH_EMAX])
+                                float (*Vs)[FLASH_EMAX], float (*Ss)[FLASH_BQ])
 {
     const int bh = blockIdx.y;
     const int kvh = (bh / H) * H_kv + (bh % H) / (H / H_kv);
@@ -65,24 +65,22 @@ __device__ void flash_fwd_16bit(const T* __restrict__ q, const T* __restrict__ k
             Vs[r][d] = in ? widen(vb[(size_t)(k0 + r) * E + d]) : 0.0f;
         }
         __syncthreads();
-        float s[FLASH_BK];
         float m_new = m;
-#pragma unroll
-        for (int j = 0; j < FLASH_BK; ++j) {
+        for (int j = 0; j < nk; ++j) {     // scores of row i against the tile's keys
             float dot = 0.0f;
 #pragma unroll
             for (int d = 0; d < FLASH_EMAX; ++d) dot += qr[d] * Ks[j][d];
-            s[j] = (j < nk && (!causal || k0 + j <= i)) ? dot : NEG_INF;
-            m_new = fmaxf(m_new, s[j]);
+            const float s = (!causal || k0 + j <= i) ? dot : NEG_INF;
+            Ss[j][threadIdx.x] = s;
+            m_new = fmaxf(m_new, s);
         }
-        if (m_new != NEG_INF) {
-            const float alpha = __expf(m - m_new);
+        if (m_new != NEG_INF) {            // a row that has seen no key yet has nothing to add
+            const float alpha = __expf(m - m_new);           // exp(-inf) = 0 on the first tile
             l *= alpha;
 #pragma unroll
             for (int d = 0; d < FLASH_EMAX; ++d) acc[d] *= alpha;
-#pragma unroll
-            for (int j = 0; j < FLASH_BK; ++j) {
-                const float p = __expf(s[j] - m_new);
+            for (int j = 0; j < nk; ++j) {
+                const float p = __expf(Ss[j][threadIdx.x] - m_new);   // hidden: exp(-inf) = 0
                 l += p;
 #pragma unroll
                 for (int d = 0; d < FLASH_EMAX; ++d) acc[d] += p * Vs[j][d];
@@ -107,7 +105,8 @@ flash_fwd_f16(const __half* __restrict__ q, const __half* __restrict__ k,
 {
     __shared__ float Ks[FLASH_BK][FLASH_EMAX];   // the tiles, widened to float
     __shared__ float Vs[FLASH_BK][FLASH_EMAX];
-    flash_fwd_16bit<__half>(q, k, v, out, lse, H, H_kv, L, S, E, causal, scale, Ks, Vs);
+    __shared__ float Ss[FLASH_BK][FLASH_BQ];     // the scores of a tile, a column per thread
+    flash_fwd_16bit<__half>(q, k, v, out, lse, H, H_kv, L, S, E, causal, scale, Ks, Vs, Ss);
 }
 
 extern "C" __global__ void __launch_bounds__(FLASH_BQ)
@@ -118,5 +117,7 @@ flash_fwd_bf16(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restr
 {
     __shared__ float Ks[FLASH_BK][FLASH_EMAX];
     __shared__ float Vs[FLASH_BK][FLASH_EMAX];
-    flash_fwd_16bit<__nv_bfloat16>(q, k, v, out, lse, H, H_kv, L, S, E, causal, scale, Ks, Vs);
+    __shared__ float Ss[FLASH_BK][FLASH_BQ];
+    flash_fwd_16bit<__nv_bfloat16>(q, k, v, out, lse, H, H_kv, L, S, E, causal, scale, Ks, Vs,
+                                   Ss);
 }
