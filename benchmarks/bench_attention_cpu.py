@@ -45,6 +45,7 @@ from course_lib.attention.softmax import softmax_  # noqa: E402
 from course_lib.bench import (Progress, legacy_machine_dict, machine_record,  # noqa: E402
                               measure_ceilings, measure_memory, new_record, time_cpu,
                               time_interleaved, write_record)
+from course_lib.bench.counts import attention_bytes, attention_flops  # noqa: E402
 from course_lib.bench.records import add_result  # noqa: E402
 
 FULL = dict(batch=8, seq=128, d_model=512, heads=8, d_ff=2048, lengths=[128, 256, 512, 1024, 2048])
@@ -56,7 +57,8 @@ RECORD: dict | None = None      # the harness record of this run (set in main)
 
 def _keep(name: str, t, **params) -> None:
     if RECORD is not None:
-        add_result(RECORD, name, timing=t, flops=params.pop("flops", None), params=params)
+        add_result(RECORD, name, timing=t, flops=params.pop("flops", None),
+                   nbytes=params.pop("nbytes", None), params=params)
 
 
 def machine() -> dict:
@@ -104,7 +106,7 @@ def table_vs_torch(cfg: dict, reps: int) -> list[dict]:
     def add(name, ours, theirs, check):
         err = check()
         t_o, t_t = timeit_pair(ours, theirs, reps, (f"numpy: {name}", f"torch: {name}"),
-                               B=B, L=L, E=E, H=H, F=F)
+                               section="1. vs torch", B=B, L=L, E=E, H=H, F=F)
         rows.append({"block": name, "numpy_ms": t_o, "torch_ms": t_t, "ratio": t_o / t_t,
                      "max_abs_diff": err})
 
@@ -160,8 +162,10 @@ def table_vs_length(cfg: dict, reps: int) -> list[dict]:
             with torch.inference_mode():
                 t_o, t_t = timeit_pair(lambda: scaled_dot_product_attention(q, k, v),
                                        lambda: F.scaled_dot_product_attention(qt, kt, vt), r,
-                                       ("numpy sdpa", "torch sdpa"), N=N, heads=H, head_dim=Dh,
-                                       flops=4 * H * N * N * Dh)
+                                       ("numpy sdpa", "torch sdpa"), section=f"2. N={N}",
+                                       N=N, heads=H, head_dim=Dh,
+                                       flops=attention_flops(1, H, N, N, Dh),
+                                       nbytes=attention_bytes(1, H, N, N, Dh))
         nn_bytes = attention_matrix_bytes(1, H, N)
         rows.append({"N": N, "numpy_ms": t_o, "torch_ms": t_t,
                      "flops": 4 * H * N * N * Dh, "peak_MiB": mem.traced_peak / 2**20,
@@ -214,7 +218,7 @@ def table_blocks(cfg: dict, reps: int) -> list[dict]:
     ]
     rows = []
     for name, flops, fn in blocks:
-        t = timeit(fn, reps, f"block: {name}", flops=flops)
+        t = timeit(fn, reps, name, section="3. blocks", flops=flops)
         rows.append({"block": name, "flops": flops, "ms": t,
                      "gflops": flops / (t * 1e-3) / 1e9 if flops else None})
     total = sum(r["ms"] for r in rows)
@@ -222,8 +226,8 @@ def table_blocks(cfg: dict, reps: int) -> list[dict]:
     for r in rows:
         r["time_share"] = r["ms"] / total
         r["flop_share"] = r["flops"] / total_flops
-    whole = timeit(lambda: layer(x), reps, "encoder layer forward", flops=sum(
-        r["flops"] for r in rows))
+    whole = timeit(lambda: layer(x), reps, "whole encoder layer forward", section="3. blocks",
+                   flops=sum(r["flops"] for r in rows))
     return rows, whole
 
 

@@ -59,7 +59,9 @@ def bar_chart(timings: Mapping[str, Timing], *, unit: str = "ms", title: str | N
     if logx:
         ax.set_xscale("log")
     ax.set_xlabel(f"time per call ({unit})")
-    ax.legend(loc="lower right", fontsize="small")
+    # under the axes: inside, it would cover the longest bar
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 * 3.2 / fig.get_figheight()),
+              ncol=2, fontsize="small", frameon=False)
     if title:
         ax.set_title(title)
     fig.tight_layout()
@@ -165,7 +167,7 @@ def figures_from_record(record: dict) -> dict:
     figs = {}
     for group, ts in groups.items():
         figs[f"bars: {group}"] = bar_chart(ts, title=f"{record['benchmark']}: {group}",
-                                           figsize=(6.0, 0.45 * len(ts) + 1.4))
+                                           figsize=(7.0, 0.45 * len(ts) + 1.8))
     if record.get("ceilings") and points:
         c = record["ceilings"]
         figs["roofline"] = roofline_plot(

@@ -11,7 +11,9 @@ A kernel doing ``F`` FLOPs while moving ``Q`` bytes has arithmetic intensity
 The ceilings are *measured* here, not taken from a datasheet: ``P`` is the float32
 matmul rate NumPy's BLAS reaches on a large square product, ``W`` the bandwidth of a
 large array copy (read + write bytes over time).  Both are what this software stack
-achieves, so a kernel above the ceiling means the count model is wrong.
+achieves, so a kernel above the ceiling means the count model is wrong -- or that the
+ceilings were measured while other processes held the cores (best of a few repeats
+cannot undo a busy machine; ``quick`` ceilings on small arrays are the most exposed).
 """
 from __future__ import annotations
 
