@@ -100,8 +100,14 @@ def _record():
 
 def test_figures_from_a_record():
     from course_lib.bench.plots import figures_from_record
-    figs = figures_from_record(_record())
-    assert set(figs) == {"bars: a", "bars: b", "roofline"}
+    rec = _record()
+    from course_lib.bench.records import add_result
+    for n in (1, 2):        # one name at two sizes in one section: both bars, told apart
+        add_result(rec, "ours", timing=Timing((0.001 * n,)), params={"section": "c", "n": n})
+    figs = figures_from_record(rec)
+    assert set(figs) == {"bars: a", "bars: b", "bars: c", "roofline"}
+    assert [t.get_text() for t in figs["bars: c"].axes[0].get_yticklabels()] == \
+        ["ours (n=1)", "ours (n=2)"]
     assert len(figs["bars: a"].axes[0].patches) == 2
     pts = {ln.get_label(): (ln.get_xdata()[0], ln.get_ydata()[0])
            for ln in figs["roofline"].axes[0].lines[2:]}

@@ -154,13 +154,25 @@ def figures_from_record(record: dict) -> dict:
     """
     groups: dict = {}
     points = []
-    for r in record["results"]:
-        if not r.get("timing"):
-            continue
-        t = Timing.from_dict(r["timing"])
+    timed = [r for r in record["results"] if r.get("timing")]
+
+    def group_of(r):
         params = r.get("params") or {}
-        group = next((str(params[k]) for k in _GROUP_KEYS if k in params), "all")
-        groups.setdefault(group, {})[r["name"]] = t
+        return next((str(params[k]) for k in _GROUP_KEYS if k in params), "all")
+
+    seen: dict = {}
+    for r in timed:
+        key = (group_of(r), r["name"])
+        seen[key] = seen.get(key, 0) + 1
+    for r in timed:
+        t = Timing.from_dict(r["timing"])
+        group = group_of(r)
+        label = r["name"]
+        if seen[(group, label)] > 1:          # the same name at several sizes: name the size
+            params = r.get("params") or {}
+            label += " (" + ", ".join(f"{k}={v}" for k, v in params.items()
+                                      if k not in _GROUP_KEYS) + ")"
+        groups.setdefault(group, {})[label] = t
         if r.get("flops") and r.get("bytes"):
             points.append({"name": f"{r['name']} @ {group}", "intensity": r["flops"] / r["bytes"],
                            "gflops": r["flops"] / t.median / 1e9})
