@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 from course_lib.bench import (Progress, legacy_machine_dict, machine_record,  # noqa: E402
                               new_record, time_interleaved, write_record)
+from course_lib.bench.counts import lstm_step_flops  # noqa: E402
 from course_lib.bench.records import add_result  # noqa: E402
 from course_lib.rnn import GRU, LSTM  # noqa: E402
 from course_lib.rnn.counts import lstm_traffic, rnn_param_count  # noqa: E402
@@ -60,17 +61,20 @@ from course_lib.rnn.counts import lstm_traffic, rnn_param_count  # noqa: E402
 RECORD: dict | None = None      # the harness record of this run (set in main)
 
 
-def paired(fns: dict, repeats: int, section: str = "", **params) -> dict[str, float]:
+def paired(fns: dict, repeats: int, section: str = "", flops: dict | None = None,
+           **params) -> dict[str, float]:
     """Fastest ms of each callable, run round-robin after one warm-up each.
 
     The minimum, not the median: on a shared machine other processes only ever add
     time, so the fastest of several interleaved runs is the least disturbed one.
-    Every sample goes to the harness record under ``section`` with ``params``.
+    Every sample goes to the harness record under ``section`` with ``params`` (and
+    ``flops[name]`` where given, for GFLOP/s).
     """
     ts = time_interleaved(fns, repeats, warmup=1)
     if RECORD is not None:
         for k, t in ts.items():
-            add_result(RECORD, k, timing=t, params={"section": section, **params})
+            add_result(RECORD, k, timing=t, flops=(flops or {}).get(k),
+                       params={"section": section, **params})
     return {k: 1e3 * t.min for k, t in ts.items()}
 
 
@@ -179,7 +183,9 @@ def main(argv=None) -> int:
         ours, ref, x = lstm_pair(T, B, I, H)
         m = paired({"numpy fwd": fwd(ours, x), "torch fwd": torch_fwd(ref, x),
                     "numpy train": fwd_bwd(ours, x), "torch train": torch_fwd_bwd(ref, x)}, reps,
-                   "2. vs torch", T=T, B=B, I=I, H=H)
+                   "2. vs torch", {k: T * lstm_step_flops(B, I, H) for k in ("numpy fwd",
+                                                                            "torch fwd")},
+                   T=T, B=B, I=I, H=H)
         res["vs_torch"].append({"size": dict(T=T, B=B, I=I, H=H), "ms": m})
         rows.append([f"T={T} B={B} I=H={H}", f"{m['numpy fwd']:.1f}", f"{m['torch fwd']:.1f}",
                      f"{m['numpy fwd'] / m['torch fwd']:.2f}", f"{m['numpy train']:.1f}",
