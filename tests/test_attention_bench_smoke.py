@@ -19,3 +19,6 @@ def test_bench_attention_cpu_quick(tmp_path):
         if row["max_abs_diff"] == row["max_abs_diff"]:
             assert row["max_abs_diff"] < 1e-4, row
     assert [r["N"] for r in data["vs_length"]] == [16, 32, 64]
+    from course_lib.bench import machine_slug, read_record   # the harness record, written beside it
+    rec = read_record(tmp_path / machine_slug() / "attention_cpu_quick.json")
+    assert any(r["name"] == "numpy sdpa" and r["bytes"] for r in rec["results"])

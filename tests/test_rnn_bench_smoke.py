@@ -18,3 +18,6 @@ def test_bench_rnn_cpu_quick(tmp_path):
     assert data["machine"]["cores"] >= 1 and data["machine"]["torch_threads"] == 1
     assert data["lstm_vs_gru"]["params"]["gru"] * 4 == data["lstm_vs_gru"]["params"]["lstm"] * 3
     assert len(data["vs_torch"]) == 2 and all(v > 0 for v in data["formulations"]["ms"].values())
+    from course_lib.bench import machine_slug, read_record   # the harness record, written beside it
+    rec = read_record(tmp_path / machine_slug() / "rnn_cpu_quick.json")
+    assert {r["params"]["section"] for r in rec["results"]} >= {"1. formulations", "5. lstm vs gru"}
