@@ -15,7 +15,8 @@ Three tables, each with the ratios side by side from one run:
 Timing: every candidate is first compared with torch's MATH result (one that disagrees is
 reported and not timed), then warmed up, then timed with CUDA events around ``reps`` calls after
 a synchronisation, median of 7; ``torch.cuda.reset_peak_memory_stats`` before each torch
-candidate gives its peak extra memory.  TFLOP/s from 4 B H L S E flops (forward; causal counts
+candidate gives its peak extra memory (torch's allocator; ours allocate only out and lse
+through CuPy's pool, B H L (E + 1) values, and show "-").  TFLOP/s from 4 B H L S E flops (forward; causal counts
 the visible half), 2.5x that for the backward, 4 B H S E for decode; "% mm" is the fraction of
 the rate this GPU reaches on an 8192^3 matmul in the same dtype (TF32 off), measured in the
 same run.  Goal for the wmma kernel: >= 0.3x torch's FLASH_ATTENTION at L = 4k, E = 64, bf16.
@@ -174,11 +175,12 @@ def bench_forward(B, H, L, E, causal, timer, mm, dry: bool, backward: bool = Fal
                 row["error"] = f"wrong result: max |out - MATH float32| = {err:.3g}"
                 rows.append(row)
                 continue
-            if not dry:
+            torch_row = label.startswith("torch")
+            if not dry and torch_row:
                 torch.cuda.reset_peak_memory_stats()
                 base_mem = torch.cuda.memory_allocated()
             row["ms"] = timer(fn)
-            if not dry:
+            if not dry and torch_row:     # torch's allocator only: CuPy's pool is not counted
                 row["peak_extra_MiB"] = (torch.cuda.max_memory_allocated() - base_mem) / 2**20
             row["tflops"] = flops / (row["ms"] * 1e-3) / 1e12
             row["pct_mm"] = 100 * row["tflops"] / mm[dtn]
@@ -262,8 +264,9 @@ def to_markdown(result: dict) -> str:
             flash = [x for x in rows if x["impl"] == "torch FLASH_ATTENTION" and x["dtype"] == r["dtype"]
                      and "ms" in x and all(x.get(f) == r.get(f) for f in ("B", "H", "L", "S", "causal"))]
             vs = f"{flash[0]['ms'] / r['ms']:.2f}x" if flash else "-"
+            peak = f"{r['peak_extra_MiB']:.1f}" if "peak_extra_MiB" in r else "-"
             lines.append(f"| {size} | {r['impl']} | {r['dtype']} | {r['ms']:.3f} | {r['tflops']:.2f} "
-                         f"| {r['pct_mm']:.1f} | {vs} | {r.get('peak_extra_MiB', float('nan')):.1f} |")
+                         f"| {r['pct_mm']:.1f} | {vs} | {peak} |")
         lines.append("")
     return "\n".join(lines)
 

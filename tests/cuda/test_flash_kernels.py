@@ -130,6 +130,11 @@ def test_half_forward_matches_torch_on_rounded_inputs(case, dtype):
     check_half("half", dtype, case, schedule="random")
 
 
+@pytest.mark.parametrize("schedule", ("forward", "reverse"))
+def test_half_forward_other_schedules(schedule):
+    check_half("half", "bfloat16", HALF_CASES[0], schedule)
+
+
 @pytest.mark.parametrize("schedule", SCHEDULES)
 def test_wmma_forward_float16_under_every_schedule(schedule):
     check_half("wmma", "float16", HALF_CASES[0], schedule)
