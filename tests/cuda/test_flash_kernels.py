@@ -256,6 +256,7 @@ def test_kernels_clean_under_address_sanitizer():
     for g, r in zip(grads, reference(q, k, v, True, dout=dout)[2]):
         assert_close(g, r, "backward", atol=2e-5, rtol=1e-4)
     check_half("wmma", "float16", (1, 1, 1, 5, 7, 16, True), sanitizer="address")
+    check_half("half", "float16", (1, 2, 1, 5, 7, 16, True), sanitizer="address")
     qd = q[:, :, 0].copy()
     kc, vc = make(1, 2, 1, 1, 130, 16, seed=10)[1:]
     assert_close(fg.flash_decode_gpu(qd, kc, vc, lengths=np.array([129]), **kw),
@@ -273,6 +274,9 @@ def test_shared_tiles_race_free_under_thread_sanitizer():
     grads = fg.flash_attention_backward_gpu(dout, q, k, v, out, lse, **kw)
     for g, r in zip(grads, reference(q, k, v, False, dout=dout)[2]):
         assert_close(g, r, "backward", atol=2e-5, rtol=1e-4)
+    # two key tiles each; the wmma kernel also shares its per-warp S, P and O tiles across lanes
+    check_half("wmma", "float16", (1, 1, 1, 5, 40, 16, False), sanitizer="thread")
+    check_half("half", "bfloat16", (1, 1, 1, 5, 40, 16, False), sanitizer="thread")
     qd = q[:, :, 0].copy()
     kc, vc = make(1, 1, 1, 1, 200, 16, seed=12)[1:]
     assert_close(fg.flash_decode_gpu(qd, kc, vc, **kw), decode_reference(qd, kc, vc, [200]), "decode")
