@@ -106,6 +106,48 @@ def test_f32_forward_survives_huge_scores():
     assert_close(lse, ref_lse, "lse", rtol=1e-5)
 
 
+def test_causal_tiles_past_the_diagonal_are_never_read():
+    """L = S = 128, causal: the first query block (rows 0..63) must skip key tiles 64.. whole.
+    Those rows of v hold NaN (the launcher refuses NaN, so the kernel is launched directly): had
+    block 0 read them, even with probability 0, 0 * NaN would poison rows 0..63."""
+    q, k, v = make(1, 1, 1, 128, 128, 16, seed=21)
+    v_nan = v.copy()
+    v_nan[..., 64:, :] = np.nan
+    out, lse = fg.launch_flash_fwd_f32(q, k, v_nan, H=1, H_kv=1, L=128, S=128, E=16, causal=True,
+                                       scale=0.25, backend="emulator")
+    ref = reference(q, k, v, True, scale=0.25)[0]
+    assert_close(out[0, :64], ref[0, 0, :64], "rows 0..63")
+    assert np.isnan(out[0, 64:]).all()      # rows 64.. do see keys 64..: the test can fail
+
+
+def test_decode_never_reads_past_the_length():
+    """Cache rows past a sequence's length hold NaN; the result must not notice them."""
+    q = np.random.default_rng(22).standard_normal((2, 2, 16)).astype(np.float32)
+    _, k, v = make(2, 2, 2, 1, 300, 16, seed=22)
+    lens = np.array([5, 200], np.int32)
+    kn, vn = k.copy(), v.copy()
+    for b, n in enumerate(lens):
+        kn[b, :, n:] = np.nan
+        vn[b, :, n:] = np.nan
+    out, _ = fg.launch_flash_decode(q, kn, vn, lens, H=2, H_kv=2, S=300, E=16, scale=0.25,
+                                    backend="emulator")
+    want = np.stack([F.scaled_dot_product_attention(
+        t64(q[b][:, None]), t64(k[b, :, :n]), t64(v[b, :, :n]), scale=0.25)[:, 0].numpy()
+        for b, n in enumerate(lens)])
+    assert_close(out.reshape(2, 2, 16), want, "decode")
+
+
+def test_wmma_bfloat16_needs_ampere(monkeypatch):
+    """On an sm_75 GPU (a T4) the tensor-core path is float16; asking for bfloat16 says why."""
+    monkeypatch.setattr(fg, "_device_cc", lambda backend: 75)
+    assert fg._pick_half_dtype(None, "wmma", "cupy") == "float16"
+    assert fg._pick_half_dtype("bfloat16", "half", "cupy") == "bfloat16"   # conversions only
+    with pytest.raises(ValueError, match="compute capability 8.0"):
+        fg._pick_half_dtype("bfloat16", "wmma", "cupy")
+    monkeypatch.setattr(fg, "_device_cc", lambda backend: 90)
+    assert fg._pick_half_dtype("bfloat16", "wmma", "cupy") == "bfloat16"
+
+
 # ---------------------------------------------------------------- forward, 16-bit and tensor cores
 
 HALF_CASES = [(2, 2, 2, 70, 45, 16, False), (1, 4, 2, 37, 50, 80, True)]
