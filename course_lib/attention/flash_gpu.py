@@ -29,6 +29,13 @@ emulator options, as in :mod:`course_lib.attention.gpu`.
 
 bfloat16 has no NumPy dtype: it travels as uint16 bit patterns (:func:`to_bf16_bits`,
 :func:`from_bf16_bits`).
+
+The float loops keep a query row (and its accumulator) in registers, so each kernel is built
+for a largest head dim ``FLASH_EMAX`` (``-D`` option): 32, 64 or 128 (:func:`head_dim_bucket`).
+ptxas (sm_90) reports: at 64, flash_fwd_* 167 registers, no spills, except flash_bwd_dq (three
+rows of E floats: 255 registers and 68 bytes spilled); at 128 every float-loop kernel needs more
+than the 255 registers a thread may have and spills 160-1728 bytes to local memory.  The wmma
+kernels (87-120 registers) and decode (40) never spill: their rows live in shared memory.  :data:`KERNELS` lists every kernel with a one-line description.
 """
 from __future__ import annotations
 
@@ -38,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from .gpu import KERNELS_DIR, _Arrays, _is_cupy, _resolve
+from .gpu import KERNELS_DIR, KernelInfo, _Arrays, _is_cupy, _resolve
 
 VARIANTS = ("f32", "half", "wmma")
 HALF_DTYPES = ("float16", "bfloat16")
@@ -51,6 +58,35 @@ WMMA_BLOCK_Q = 32
 BWD_BLOCK_K = 32
 #: keys per block of the decode partial kernel (one thread each)
 DECODE_CHUNK = 128
+
+#: Every kernel launched by this module, by name (for the book and scripts).
+KERNELS: dict[str, KernelInfo] = {
+    "flash_fwd_f32": KernelInfo("flash_fwd_f32.cu", "flash_fwd_f32",
+                                "forward, float32: a thread per query row, 64 rows per block, K/V "
+                                "tiles of 32 keys in shared memory, online softmax, lse"),
+    "flash_fwd_f16": KernelInfo("flash_fwd_half.cu", "flash_fwd_f16",
+                                "forward, __half in and out, float32 scores and accumulator"),
+    "flash_fwd_bf16": KernelInfo("flash_fwd_half.cu", "flash_fwd_bf16",
+                                 "forward, __nv_bfloat16 in and out, float32 scores and accumulator"),
+    "flash_fwd_wmma_f16": KernelInfo("flash_fwd_wmma.cu", "flash_fwd_wmma_f16",
+                                     "forward on tensor cores (wmma 16x16x16, __half, float "
+                                     "accumulators): a warp per 16 query rows; sm_70+"),
+    "flash_fwd_wmma_bf16": KernelInfo("flash_fwd_wmma_bf16.cu", "flash_fwd_wmma_bf16",
+                                      "the same with __nv_bfloat16 fragments; sm_80+"),
+    "flash_bwd_preprocess": KernelInfo("flash_bwd_f32.cu", "flash_bwd_preprocess",
+                                       "backward step 1: D = rowsum(dO * O), a thread per row"),
+    "flash_bwd_dkdv": KernelInfo("flash_bwd_f32.cu", "flash_bwd_dkdv",
+                                 "backward step 2: dK, dV, a thread per key, 32 keys per block, "
+                                 "looping over the query tiles of the GQA group; no atomics"),
+    "flash_bwd_dq": KernelInfo("flash_bwd_f32.cu", "flash_bwd_dq",
+                               "backward step 3: dQ, a thread per query row, K/V tiles in shared "
+                               "memory (a separate pass instead of atomics)"),
+    "flash_decode_partial": KernelInfo("decode.cu", "flash_decode_partial",
+                                       "decode: a block per 128-row chunk of the KV cache, "
+                                       "partial (max, sum, acc)"),
+    "flash_decode_merge": KernelInfo("decode.cu", "flash_decode_merge",
+                                     "decode: merges the chunks' partial softmax states"),
+}
 
 
 # --------------------------------------------------------------------------- builds

@@ -384,6 +384,14 @@ def test_bf16_rounding_helpers_agree_with_torch():
         torch.bfloat16).float().numpy())
 
 
+def test_registry_names_existing_kernels():
+    for name, info in fg.KERNELS.items():
+        src = (fg.KERNELS_DIR / info.file).read_text()
+        assert re.search(r'extern "C" __global__ void\s+(?:__launch_bounds__\([^)]*\)\s*)?'
+                         + info.function + r"\(", src), name
+        assert info.description
+
+
 # ---------------------------------------------------------------- NVRTC (no GPU needed)
 
 ARCHS = ("sm_75", "sm_80", "sm_89", "sm_90")
