@@ -285,6 +285,30 @@ def environment() -> dict:
     return env
 
 
+def write_harness_record(result: dict, quick: bool, out: Path) -> Path:
+    """The run as a ``course_lib.bench`` record under ``<out>/<machine-slug>/``: one result per
+    (implementation, dtype) of each size, named "impl dtype"."""
+    from course_lib.bench import new_record, write_record
+    from course_lib.bench.records import add_rows
+    rec = new_record("flash_gpu", quick=quick, machine=result["env"].get("machine"),
+                     config={"timing": "median of 7 CUDA-event trials of 5 calls after a warm-up",
+                             "matmul_TFLOPs": result["mm"]})
+    for r in result.get("rows", []):
+        key = f"{r['impl']} {r['dtype']}"
+        row = {k: v for k, v in r.items() if k not in ("impl", "dtype", "ms", "tflops", "error",
+                                                        "max_abs_err", "pct_mm", "GB_s")}
+        if "ms" in r:
+            row.update(ms={key: r["ms"]}, TFLOPs={key: r["tflops"]})
+            if "GB_s" in r:
+                row["GBps"] = {key: r["GB_s"]}
+        if "max_abs_err" in r:
+            row["max_abs_err"] = {key: r["max_abs_err"]}
+        if "error" in r:
+            row["errors"] = {key: r["error"]}
+        add_rows(rec, r["pass"], [row])
+    return write_record(rec, out)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "gpu"))
@@ -339,6 +363,7 @@ def main(argv=None) -> int:
         if not dry:              # written after every size: a run cut short keeps its rows
             (out_dir / "bench_flash_gpu.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
             (out_dir / "bench_flash_gpu.md").write_text(to_markdown(result))
+            write_harness_record(result, args.quick, out_dir)
     log(to_markdown(result))
     if dry:   # our kernels must have run and agreed with torch
         ours_bad = [r for r in result["rows"] if r["impl"].startswith("ours") and "ms" not in r]
