@@ -9,7 +9,8 @@
     scores, softmax and accumulator (the same loop as f32);
   - ``"wmma"`` -- ``flash_fwd_wmma.cu`` (__half, sm_70+) / ``flash_fwd_wmma_bf16.cu``
     (__nv_bfloat16, sm_80+): both products (q k^T and p v) on tensor cores with
-    ``nvcuda::wmma`` 16x16x16 fragments and float accumulators, a warp per 16 query rows.
+    ``nvcuda::wmma`` 16x16x16 fragments and float accumulators, a warp per 16 query rows
+    (4 warps per block up to E = 64, 2 above).
 
 * :func:`flash_attention_backward_gpu` -- ``flash_bwd_f32.cu``, float32: D = rowsum(dO * O),
   then dk, dv with one block per K/V tile (each block owns its keys: no atomics), then dq in a
@@ -40,7 +41,9 @@ kernels (87-120 registers) and decode (40) never spill: their rows live in share
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -52,8 +55,6 @@ HALF_DTYPES = ("float16", "bfloat16")
 MAX_HEAD_DIM = 128
 #: query rows per block of flash_fwd_f32 / flash_fwd_half / flash_bwd_dq (one thread each)
 BLOCK_Q = 64
-#: query rows per block of the wmma kernels (two warps of 16 rows)
-WMMA_BLOCK_Q = 32
 #: keys per block of flash_bwd_dkdv (one thread each)
 BWD_BLOCK_K = 32
 #: keys per block of the decode partial kernel (one thread each)
@@ -99,6 +100,19 @@ def head_dim_bucket(E: int) -> int:
     raise ValueError(f"head dim E = {E} is larger than the kernels take ({MAX_HEAD_DIM})")
 
 
+def _local_headers_tag(file: str) -> str:
+    """A short hash of the ``#include "..."`` headers of ``kernels/file``.
+
+    Passed as a ``-D`` option so that a changed header changes the build: the kernel caches
+    (CuPy's, and the emulator's) key a build on the source text and the options, not on the
+    files it includes."""
+    src = (KERNELS_DIR / file).read_text()
+    h = hashlib.sha256()
+    for name in re.findall(r'#include\s+"([^"]+)"', src):
+        h.update((KERNELS_DIR / name).read_bytes())
+    return h.hexdigest()[:12]
+
+
 @functools.lru_cache(maxsize=None)
 def _module(file: str, emax: int, backend: str, schedule: str | None, sanitizer: str | None):
     from ..cuda import RawModule
@@ -106,7 +120,8 @@ def _module(file: str, emax: int, backend: str, schedule: str | None, sanitizer:
     if backend == "emulator":
         opts = {k: v for k, v in (("schedule", schedule), ("sanitizer", sanitizer)) if v is not None}
     return RawModule(path=KERNELS_DIR / file, backend=backend,
-                     options=(f"-DFLASH_EMAX={emax}",), **opts)
+                     options=(f"-DFLASH_EMAX={emax}",
+                              f"-DFLASH_HEADERS_{_local_headers_tag(file)}"), **opts)
 
 
 def get_kernel(file: str, name: str, emax: int, backend: str | None = None,
@@ -305,6 +320,12 @@ def wmma_head_dim(E: int) -> int:
     return 16 * -(-E // 16)
 
 
+def wmma_warps(Ep: int) -> int:
+    """Warps (16 query rows each) per block of the wmma kernels for padded head dim Ep: 4 up to
+    64, else 2 (shared memory); must match WQ_WARPS in flash_fwd_wmma_tile.cuh."""
+    return 4 if Ep <= 64 else 2
+
+
 def launch_flash_fwd_wmma(q, k, v, *, dtype, H, H_kv, L, S, E, causal, scale, backend,
                           schedule=None, sanitizer=None):
     """The tensor-core kernel; pads E to :func:`wmma_head_dim` (a copy) when needed; no checks.
@@ -320,7 +341,8 @@ def launch_flash_fwd_wmma(q, k, v, *, dtype, H, H_kv, L, S, E, causal, scale, ba
     file, name = (("flash_fwd_wmma.cu", "flash_fwd_wmma_f16") if dtype == "float16"
                   else ("flash_fwd_wmma_bf16.cu", "flash_fwd_wmma_bf16"))
     kern = get_kernel(file, name, Ep, backend, schedule, sanitizer)
-    kern((-(-L // WMMA_BLOCK_Q), BH), (32 * (WMMA_BLOCK_Q // 16),),
+    warps = wmma_warps(Ep)
+    kern((-(-L // (16 * warps)), BH), (32 * warps,),
          (q, k, v, out, lse, *_i32(H, H_kv, L, S, int(causal)), np.float32(scale)))
     return (out[..., :E] if Ep != E else out), lse
 

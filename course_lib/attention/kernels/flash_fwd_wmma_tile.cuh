@@ -4,7 +4,7 @@
 //
 // Layout: q (B*H, L, D), k and v (B*H_kv, S, D), out (B*H, L, D) in T; lse (B*H, L) float.
 // D = FLASH_EMAX is the head dim padded by the launcher to a multiple of 16 (zero columns).
-// Grid (ceil(L / WQ_BLOCK), B*H), WQ_WARPS warps per block; warp w owns the 16 query rows
+// Grid (ceil(L / WQ_BLOCK), B*H), WQ_WARPS (4 or 2) warps per block; warp w owns the 16 query rows
 // q0 + 16 w .. q0 + 16 w + 15 (WQ_BLOCK = 16 * WQ_WARPS rows per block).
 //
 // Per key tile of WK keys (staged in shared memory by the whole block, as T):
@@ -30,7 +30,14 @@
 #ifndef FLASH_EMAX
 #define FLASH_EMAX 64
 #endif
+// Four warps (64 query rows) per block while the shared memory allows it (D <= 64: 36 KiB),
+// two above (38 KiB at D = 128): more rows per block means fewer reads of each K/V tile.
+// The launcher's wmma_warps() must agree.
+#if FLASH_EMAX <= 64
+#define WQ_WARPS 4
+#else
 #define WQ_WARPS 2
+#endif
 #define WQ_BLOCK (16 * WQ_WARPS)
 #define WK 32
 #define NEG_INF (-__int_as_float(0x7f800000))
