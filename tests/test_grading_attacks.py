@@ -260,6 +260,18 @@ def test_kernel_source_checks(tmp_path, kernel, what):
         start(tmp_path, "import numpy as np\n", name="conv2d_kernel", cu=kernel)
 
 
+def test_ordinary_kernel_code_passes_the_source_checks():
+    from course_lib.grading import cu_rules
+    ok = ('// a comment may say exit(0) or system("x")\n'
+          'extern "C" __global__ void k(const float* __restrict__ x, float* y, int n) {\n'
+          '    extern __shared__ float tile[];\n'
+          '    #pragma unroll 4\n'
+          '    for (int i = 0; i < 4; ++i) tile[i] = x[i];\n'
+          '    if (threadIdx.x < n) y[threadIdx.x] = tile[0] > 0.f ? tile[0] : 0.f;\n}\n')
+    assert cu_rules.problems(ok) == []
+    assert cu_rules.problems('#pragma GCC optimize("O0")\n')
+
+
 def test_kernel_built_from_python_text_is_checked_in_the_sandbox(tmp_path):
     source = '''
         from course_lib.cuda import RawModule

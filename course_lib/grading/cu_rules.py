@@ -32,8 +32,8 @@ _RULES = [
     (re.compile(r"\bextern\b(?!\s*\"C\"\s*__global__)(?!\s*__shared__)"), "extern declarations "
      "are not allowed in the exercise kernel (only extern \"C\" __global__ kernels and extern "
      "__shared__ arrays)", "forbidden code"),
-    (re.compile(r"\b(_Pragma|__attribute__)\b|#\s*pragma"), "pragmas and attributes are not "
-     "allowed in the exercise kernel", "forbidden code"),
+    (re.compile(r"\b(_Pragma|__attribute__)\b|#\s*pragma(?!\s+unroll\b)"), "pragmas (other than "
+     "#pragma unroll) and attributes are not allowed in the exercise kernel", "forbidden code"),
 ]
 
 
