@@ -50,8 +50,8 @@ def check(cuda_exercises: list[str] = ()) -> list[Problem]:
             ("pytest_timeout", "pytest-timeout", "pip install pytest-timeout")):
         if importlib.util.find_spec(module) is None:
             problems.append(Problem(f"{name} is not installed", fix))
-    if os.geteuid() == 0:  # the sandbox runs the learner's code as another user
-        from .sandbox import sandbox_interpreter
+    from .sandbox import effective_uid, sandbox_interpreter
+    if effective_uid() == 0:  # the sandbox runs the learner's code as another user
         try:
             sandbox_interpreter(65534)
         except RuntimeError as e:

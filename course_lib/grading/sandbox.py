@@ -46,6 +46,11 @@ UID_RANGE = (61000, 64999)
 OUTPUT_CAP = 64 << 10   # bytes of a submission's printed output kept per sandbox process
 
 
+def effective_uid() -> int:
+    """The effective user id (-1 where the system has none, e.g. Windows)."""
+    return os.geteuid() if hasattr(os, "geteuid") else -1
+
+
 @dataclass(frozen=True)
 class SandboxConfig:
     base: Path            # holds one folder per sandbox process (mode 0711)
@@ -122,7 +127,7 @@ def processes_of(uid: int) -> list[int]:
 def kill_user(uid: int | None, rounds: int = 5) -> None:
     """SIGKILL every process of ``uid`` (a forked helper switches to it and calls ``kill(-1)``,
     which reaches exactly that user's processes); repeat until none is left."""
-    if uid is None or os.geteuid() != 0:
+    if uid is None or effective_uid() != 0:
         return
     for _ in range(rounds):
         pid = os.fork()
@@ -146,7 +151,7 @@ def prepare_run(parent: Path | None = None) -> SandboxConfig:
     os.chmod(base, 0o711)
     runtime = build_runtime(base / "runtime")
     uid = None
-    if os.geteuid() == 0:
+    if effective_uid() == 0:
         rng = random.Random()
         for _ in range(200):
             cand = rng.randint(*UID_RANGE)

@@ -206,9 +206,19 @@ def describe_exception(e: BaseException, sandbox: str) -> dict:
     return info
 
 
+def _no_core(resource) -> None:
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (OSError, ValueError):
+        pass
+
+
 def set_limits(limits: dict, cuda: bool) -> None:
     """CPU seconds, memory, file size, processes (per user), no core files."""
-    import resource
+    try:
+        import resource
+    except ImportError:  # not a POSIX system: no limits to set
+        return
     import signal
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-long write fails instead of killing
 
@@ -216,12 +226,15 @@ def set_limits(limits: dict, cuda: bool) -> None:
         if value:
             soft, hard = resource.getrlimit(res)
             value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-            resource.setrlimit(res, (value, value))
+            try:
+                resource.setrlimit(res, (value, value))
+            except (OSError, ValueError):  # e.g. macOS refuses RLIMIT_AS
+                pass
 
     cap(resource.RLIMIT_CPU, limits.get("cpu"))
     cap(resource.RLIMIT_FSIZE, limits.get("fsize"))
     cap(resource.RLIMIT_NPROC, limits.get("nproc"))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    _no_core(resource)
     # AddressSanitizer (the hidden tests of CUDA exercises) reserves 15 TB of address space,
     # which both RLIMIT_AS and RLIMIT_DATA count, so only NumPy exercises get a memory cap.
     if not cuda:
