@@ -41,11 +41,10 @@ __device__ float block_reduce(float v, bool is_max, float* red)
     return v;
 }
 
-extern "C" __global__ void __launch_bounds__(DECODE_CHUNK)
-flash_decode_partial(const float* __restrict__ q, const float* __restrict__ k,
-                     const float* __restrict__ v, const int* __restrict__ lengths,
-                     float* __restrict__ part_m, float* __restrict__ part_l,
-                     float* __restrict__ part_acc, int H, int H_kv, int S, int E, float scale)
+extern "C" __global__ void flash_decode_partial(
+    const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
+    const int* __restrict__ lengths, float* __restrict__ part_m, float* __restrict__ part_l,
+    float* __restrict__ part_acc, int H, int H_kv, int S, int E, float scale)
 {
     __shared__ float qs[FLASH_EMAX];
     __shared__ float ps[DECODE_CHUNK];
@@ -84,11 +83,10 @@ flash_decode_partial(const float* __restrict__ q, const float* __restrict__ k,
     if (threadIdx.x == 0) { part_m[part] = m; part_l[part] = l; }
 }
 
-extern "C" __global__ void flash_decode_merge(const float* __restrict__ part_m,
-                                              const float* __restrict__ part_l,
-                                              const float* __restrict__ part_acc,
-                                              float* __restrict__ out, float* __restrict__ lse,
-                                              int chunks, int E)
+extern "C" __global__ void flash_decode_merge(
+    const float* __restrict__ part_m, const float* __restrict__ part_l,
+    const float* __restrict__ part_acc, float* __restrict__ out, float* __restrict__ lse,
+    int chunks, int E)
 {
     const int bh = blockIdx.x;
     const float* pm = part_m + (size_t)bh * chunks;

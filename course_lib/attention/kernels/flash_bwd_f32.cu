@@ -35,9 +35,9 @@
 #define BWD_BQ 8
 #define NEG_INF (-__int_as_float(0x7f800000))
 
-extern "C" __global__ void flash_bwd_preprocess(const float* __restrict__ dout,
-                                                const float* __restrict__ out,
-                                                float* __restrict__ delta, int rows, int E)
+extern "C" __global__ void flash_bwd_preprocess(
+    const float* __restrict__ dout, const float* __restrict__ out, float* __restrict__ delta,
+    int rows, int E)
 {
     const int r = blockIdx.x * blockDim.x + threadIdx.x;
     if (r >= rows) return;
@@ -46,12 +46,11 @@ extern "C" __global__ void flash_bwd_preprocess(const float* __restrict__ dout,
     delta[r] = acc;
 }
 
-extern "C" __global__ void __launch_bounds__(BWD_BK)
-flash_bwd_dkdv(const float* __restrict__ q, const float* __restrict__ k,
-               const float* __restrict__ v, const float* __restrict__ dout,
-               const float* __restrict__ lse, const float* __restrict__ delta,
-               float* __restrict__ dk, float* __restrict__ dv,
-               int H, int H_kv, int L, int S, int E, int causal, float scale)
+extern "C" __global__ void flash_bwd_dkdv(
+    const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
+    const float* __restrict__ dout, const float* __restrict__ lse,
+    const float* __restrict__ delta, float* __restrict__ dk, float* __restrict__ dv, int H,
+    int H_kv, int L, int S, int E, int causal, float scale)
 {
     // +1: thread t reads row t of Ks / Vs; an odd row length puts the 32 rows in 32 banks
     __shared__ float Ks[BWD_BK][FLASH_EMAX + 1];
@@ -120,11 +119,11 @@ flash_bwd_dkdv(const float* __restrict__ q, const float* __restrict__ k,
         }
 }
 
-extern "C" __global__ void __launch_bounds__(FLASH_BQ)
-flash_bwd_dq(const float* __restrict__ q, const float* __restrict__ k,
-             const float* __restrict__ v, const float* __restrict__ dout,
-             const float* __restrict__ lse, const float* __restrict__ delta,
-             float* __restrict__ dq, int H, int H_kv, int L, int S, int E, int causal, float scale)
+extern "C" __global__ void flash_bwd_dq(
+    const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
+    const float* __restrict__ dout, const float* __restrict__ lse,
+    const float* __restrict__ delta, float* __restrict__ dq, int H, int H_kv, int L, int S,
+    int E, int causal, float scale)
 {
     __shared__ float Ks[FLASH_BK][FLASH_EMAX];
     __shared__ float Vs[FLASH_BK][FLASH_EMAX];

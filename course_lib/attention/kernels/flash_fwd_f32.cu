@@ -36,10 +36,10 @@
 #define FLASH_BK 32
 #define NEG_INF (-__int_as_float(0x7f800000))   // NVRTC has no INFINITY without a header
 
-extern "C" __global__ void __launch_bounds__(FLASH_BQ)
-flash_fwd_f32(const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
-              float* __restrict__ out, float* __restrict__ lse,
-              int H, int H_kv, int L, int S, int E, int causal, float scale)
+extern "C" __global__ void flash_fwd_f32(
+    const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
+    float* __restrict__ out, float* __restrict__ lse, int H, int H_kv, int L, int S, int E,
+    int causal, float scale)
 {
     __shared__ float Ks[FLASH_BK][FLASH_EMAX];
     __shared__ float Vs[FLASH_BK][FLASH_EMAX];

@@ -98,10 +98,10 @@ __device__ void flash_fwd_16bit(const T* __restrict__ q, const T* __restrict__ k
     lse[(size_t)bh * L + i] = m + __logf(l);
 }
 
-extern "C" __global__ void __launch_bounds__(FLASH_BQ)
-flash_fwd_f16(const __half* __restrict__ q, const __half* __restrict__ k,
-              const __half* __restrict__ v, __half* __restrict__ out, float* __restrict__ lse,
-              int H, int H_kv, int L, int S, int E, int causal, float scale)
+extern "C" __global__ void flash_fwd_f16(
+    const __half* __restrict__ q, const __half* __restrict__ k, const __half* __restrict__ v,
+    __half* __restrict__ out, float* __restrict__ lse, int H, int H_kv, int L, int S, int E,
+    int causal, float scale)
 {
     __shared__ float Ks[FLASH_BK][FLASH_EMAX];   // the tiles, widened to float
     __shared__ float Vs[FLASH_BK][FLASH_EMAX];
@@ -109,11 +109,10 @@ flash_fwd_f16(const __half* __restrict__ q, const __half* __restrict__ k,
     flash_fwd_16bit<__half>(q, k, v, out, lse, H, H_kv, L, S, E, causal, scale, Ks, Vs, Ss);
 }
 
-extern "C" __global__ void __launch_bounds__(FLASH_BQ)
-flash_fwd_bf16(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
-               const __nv_bfloat16* __restrict__ v, __nv_bfloat16* __restrict__ out,
-               float* __restrict__ lse, int H, int H_kv, int L, int S, int E, int causal,
-               float scale)
+extern "C" __global__ void flash_fwd_bf16(
+    const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
+    const __nv_bfloat16* __restrict__ v, __nv_bfloat16* __restrict__ out,
+    float* __restrict__ lse, int H, int H_kv, int L, int S, int E, int causal, float scale)
 {
     __shared__ float Ks[FLASH_BK][FLASH_EMAX];
     __shared__ float Vs[FLASH_BK][FLASH_EMAX];

@@ -4,10 +4,10 @@
 #include <cuda_fp16.h>
 #include "flash_fwd_wmma_tile.cuh"
 
-extern "C" __global__ void __launch_bounds__(32 * WQ_WARPS)
-flash_fwd_wmma_f16(const __half* __restrict__ q, const __half* __restrict__ k,
-                   const __half* __restrict__ v, __half* __restrict__ out,
-                   float* __restrict__ lse, int H, int H_kv, int L, int S, int causal, float scale)
+extern "C" __global__ void flash_fwd_wmma_f16(
+    const __half* __restrict__ q, const __half* __restrict__ k, const __half* __restrict__ v,
+    __half* __restrict__ out, float* __restrict__ lse, int H, int H_kv, int L, int S,
+    int causal, float scale)
 {
     __shared__ __align__(32) FlashWmmaSmem<__half> sm;   // wmma pointers need 32-byte alignment
     flash_fwd_wmma_tile<__half>(q, k, v, out, lse, H, H_kv, L, S, causal, scale, sm);

@@ -4,11 +4,10 @@
 #include <cuda_bf16.h>
 #include "flash_fwd_wmma_tile.cuh"
 
-extern "C" __global__ void __launch_bounds__(32 * WQ_WARPS)
-flash_fwd_wmma_bf16(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
-                    const __nv_bfloat16* __restrict__ v, __nv_bfloat16* __restrict__ out,
-                    float* __restrict__ lse, int H, int H_kv, int L, int S, int causal,
-                    float scale)
+extern "C" __global__ void flash_fwd_wmma_bf16(
+    const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
+    const __nv_bfloat16* __restrict__ v, __nv_bfloat16* __restrict__ out,
+    float* __restrict__ lse, int H, int H_kv, int L, int S, int causal, float scale)
 {
     __shared__ __align__(32) FlashWmmaSmem<__nv_bfloat16> sm;
     flash_fwd_wmma_tile<__nv_bfloat16>(q, k, v, out, lse, H, H_kv, L, S, causal, scale, sm);
