@@ -37,8 +37,10 @@ fi
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "[setup] apt-get install chromium chromium-driver (browser test)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    # not fatal here: without a browser the browser test says why (and fails under CI)
+    { apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } ||
+      echo "[setup] could not install chromium/chromium-driver with apt-get" >&2
   else
     echo "[setup] chromium/chromedriver missing and not root: tests/book/test_browser.py will skip"
   fi
