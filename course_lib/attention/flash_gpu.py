@@ -442,6 +442,8 @@ def flash_decode_gpu(q, k_cache, v_cache, lengths=None, scale: float | None = No
                          f"H_kv = {H_kv}")
     if E > MAX_HEAD_DIM:
         raise ValueError(f"head dim E = {E} is larger than the kernels take ({MAX_HEAD_DIM})")
+    if B * H > 65535:
+        raise ValueError(f"B * H = {B * H} blocks along grid y exceed CUDA's 65535; split the batch")
     if lengths is None:
         lens = np.full(B, S, np.int32)
     else:
