@@ -33,10 +33,11 @@ bfloat16 has no NumPy dtype: it travels as uint16 bit patterns (:func:`to_bf16_b
 
 The float loops keep a query row (and its accumulator) in registers, so each kernel is built
 for a largest head dim ``FLASH_EMAX`` (``-D`` option): 32, 64 or 128 (:func:`head_dim_bucket`).
-ptxas (sm_90) reports: at 64, flash_fwd_* 167 registers, no spills, except flash_bwd_dq (three
-rows of E floats: 255 registers and 68 bytes spilled); at 128 every float-loop kernel needs more
-than the 255 registers a thread may have and spills 160-1728 bytes to local memory.  The wmma
-kernels (87-120 registers) and decode (40) never spill: their rows live in shared memory.  :data:`KERNELS` lists every kernel with a one-line description.
+ptxas (NVRTC 12.9, sm_90) reports: at 64, flash_fwd_f32 / half 164-167 registers and no spills,
+flash_bwd_dq (three rows of E floats) 255 registers and 48 bytes spilled; at 128 every
+float-loop kernel needs more than the 255 registers a thread may have and spills 160-1728
+bytes to local memory.  The wmma kernels (72-120 registers) and decode (40) never spill: their
+rows live in shared memory.  :data:`KERNELS` lists every kernel with a one-line description.
 """
 from __future__ import annotations
 
