@@ -18,7 +18,9 @@ name_expressions=None, **emulator_options)``
     passed to NVRTC on the CuPy backend (``-D``/``-I`` options are also honoured by the emulator).
     ``module.get_function(name) -> RawKernel``; ``module.kernel_names`` lists the ``__global__``
     functions found in the source. ``name_expressions=["reduce<float, 256>"]`` instantiates template
-    kernels, then ``get_function("reduce<float, 256>")`` (the same string), as in CuPy.
+    kernels, then ``get_function("reduce<float, 256>")`` (the same string), as in CuPy;
+    ``module.get_global("coeffs")`` is a file-scope ``__constant__`` / ``__device__`` variable as an
+    array to write into before a launch (and read after it).
 ``RawKernel(code, name, options=(), backend=None, *, enable_cooperative_groups=False,
 **emulator_options)``
     one kernel out of ``code``. ``enable_cooperative_groups=True`` launches cooperatively: every
@@ -54,6 +56,11 @@ Emulator options (keywords of ``RawModule`` / ``RawKernel``; ignored by the CuPy
 ``opt_level=2``
     g++ optimisation level of the emulator build.
 
+When NVRTC is installed, the emulator first runs NVRTC's front end on the source (cached per
+source): what the GPU's compiler refuses (``atomicMax`` on ``float*``, host headers ...) is refused
+with NVRTC's message (``COURSE_LIB_NVRTC_CHECK=0`` turns this off). The ``"address"`` build also
+bounds-checks static ``__shared__`` arrays and ``__constant__`` / ``__device__`` variables.
+
 Errors are :class:`KernelError` subclasses: :class:`CompileError`, :class:`UnsupportedFeatureError`
 ("needs a real GPU: ..." for inline PTX, ``cp.async``, TMA, clusters ...),
 :class:`LaunchConfigError` (:class:`CooperativeLaunchError`: a grid sync without a cooperative
@@ -63,7 +70,7 @@ launch), :class:`ArgumentTypeError`, :class:`BarrierDivergenceError`, :class:`De
 CUDA features the emulator runs besides the core language: warp intrinsics under CUDA's rules
 (only non-exited lanes named in a mask take part; a read from an inactive lane is reported),
 ``<cooperative_groups.h>`` (blocks, ``tiled_partition<N>`` tiles up to 32, ``coalesced_threads``,
-``cg::reduce`` / scans, ``this_grid().sync()``) and template kernels.
+``cg::reduce`` / scans, ``this_grid().sync()``), template kernels and ``__constant__`` memory.
 """
 from .emulator.errors import (ArgumentTypeError, BarrierDivergenceError, CompileError,
                               CooperativeLaunchError, DeadlockError, KernelError, KernelFaultError,

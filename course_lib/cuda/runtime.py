@@ -154,6 +154,36 @@ class RawModule:
         self._backend_module()
         return self
 
+    def get_global(self, name: str):
+        """The file-scope ``__constant__`` / ``__device__`` variable ``name`` as an array to read
+        and write between launches (CuPy's ``get_global``, viewed with the declared type):
+        ``mod.get_global("coeffs")[...] = values`` fills constant memory before a launch.
+
+        Emulator: a NumPy view of the module's variable. CuPy: a ``cupy.ndarray`` on the symbol's
+        device memory. Shape: the declared extents (a trailing axis of 2-4 for vector types);
+        ``const`` variables come back read-only.
+        """
+        from .emulator.signature import find_globals
+        if self.backend == "emulator":
+            return self._backend_module().get_global(name)
+        import cupy
+        found = find_globals(self.code)
+        if name not in found:
+            raise KernelError(f"no __constant__ or __device__ variable '{name}' at file scope of "
+                              f"{self.filename}; found {sorted(found)}")
+        var = found[name]
+        mem = self._backend_module().get_global(name)
+        size = int(mem.mem.size) if getattr(mem, "mem", None) is not None else var.dtype.itemsize
+        count = size // var.dtype.itemsize
+        shape: tuple[int, ...] = (count,)
+        if var.dims and all(d.isdigit() for d in var.dims):
+            shape = tuple(int(d) for d in var.dims)
+            per = count // int(np.prod(shape))
+            shape += (per,) if per > 1 else ()
+        elif not var.dims and count == 1:
+            shape = ()
+        return cupy.ndarray(shape, var.dtype, memptr=mem)
+
     def get_function(self, name: str) -> "RawKernel":
         if name not in self.signatures:
             base = expression_base(name)
@@ -164,11 +194,12 @@ class RawModule:
                     raise KernelError(f"'{name}' is not one of the name_expressions given for the "
                                       f"template kernel '{base}': {have}; get_function takes the "
                                       "same string as name_expressions")
-                example = f"{base}<{', '.join('float' if p.kind == 'typename' else '256' for p in t.tparams)}>"
+                example = f"{base}<{', '.join('float' if p.kind == 'typename' else '16' for p in t.tparams)}>"
                 raise KernelError(
                     f"'{base}' in {self.filename} is a template kernel ({t.header}): a template has "
                     f"no code until it is instantiated; pass RawModule(..., name_expressions="
-                    f"[{example!r}]) and call get_function({example!r}), as in CuPy")
+                    f"[{example!r}]) and call get_function({example!r}) with your template "
+                    "arguments, as in CuPy")
             raise KernelError(f"no __global__ function '{name}' in {self.filename}; "
                               f"found {self.kernel_names}")
         return RawKernel._from_module(self, name)

@@ -171,7 +171,7 @@ def test_attention_sized_block_is_fast():
         __shared__ float ks[T][D];
         __shared__ float vs[T][D];
         int i = threadIdx.x;
-        float m = -INFINITY, l = 0.0f, acc[D];
+        float m = -__int_as_float(0x7f800000), l = 0.0f, acc[D];
         for (int d = 0; d < D; ++d) acc[d] = 0.0f;
         for (int t0 = 0; t0 < n; t0 += T) {
             for (int e = i; e < T * D; e += blockDim.x) { ks[e / D][e % D] = k[t0 * D + e]; vs[e / D][e % D] = v[t0 * D + e]; }
@@ -201,3 +201,16 @@ def test_attention_sized_block_is_fast():
     p = np.exp(s - s.max(1, keepdims=True))
     ref = (p / p.sum(1, keepdims=True)) @ v.astype(np.float64)
     np.testing.assert_allclose(o, ref, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES)
+def test_wmma_matmul_example(examples, schedule):
+    # the tensor-core example of chapter 16.2c: half inputs, float accumulation, one warp per tile
+    M, N, K = 32, 48, 64
+    rng = np.random.default_rng(11)
+    A = rng.standard_normal((M, K)).astype(np.float16)
+    B = rng.standard_normal((K, N)).astype(np.float16)
+    C = np.zeros((M, N), np.float32)
+    k = module(examples, "wmma_matmul.cu", schedule=schedule, seed=2).get_function("wmma_matmul")
+    k((N // 16, M // 16), (32,), (A, B, C, np.int32(M), np.int32(N), np.int32(K)))
+    np.testing.assert_allclose(C, A.astype(np.float64) @ B.astype(np.float64), rtol=1e-5, atol=1e-4)

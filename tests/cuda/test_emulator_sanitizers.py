@@ -83,6 +83,53 @@ def test_asan_clean_kernel_runs_and_copies_back(examples):
         mod.get_function("reverse_blocks")((2,), (32,), (x, y, np.int32(64)), shared_mem=124)
 
 
+STATIC_SMEM = r"""
+#define N 64
+extern "C" __global__ void shift_tile(const float* x, float* y) {
+    __shared__ float tile[N];
+    __shared__ __align__(16) float rows[2][N];             // a 2-D array with an alignment
+    tile[threadIdx.x] = x[threadIdx.x];
+    rows[1][threadIdx.x] = 2.0f * x[threadIdx.x];
+    __syncthreads();
+    y[threadIdx.x] = tile[(threadIdx.x + 1) % N] + rows[1][threadIdx.x];
+}
+extern "C" __global__ void shift_tile_past_end(const float* x, float* y) {
+    __shared__ float tile[N];
+    tile[threadIdx.x] = x[threadIdx.x];
+    __syncthreads();
+    y[threadIdx.x] = tile[threadIdx.x + 1];                // BUG: thread N-1 reads tile[N]
+}
+extern "C" __global__ void rows_past_end(float* y) {
+    __shared__ float rows[2][N];
+    rows[threadIdx.x / N][threadIdx.x % N] = 1.0f;          // BUG: 2N+ threads write past rows[1]
+    y[0] = rows[1][N - 1];
+}
+"""
+
+
+def test_asan_catches_static_shared_memory_out_of_bounds():
+    # static __shared__ arrays are exact-size blocks in the ASan build, so a read or write one
+    # element past the end is reported with the array's name (before: only dynamic smem / arguments)
+    mod = cuda.RawModule(STATIC_SMEM, backend="emulator", sanitizer="address")
+    x = np.arange(64, dtype=np.float32)
+    y = np.zeros_like(x)
+    mod.get_function("shift_tile")((2,), (64,), (x, y))
+    np.testing.assert_array_equal(y, np.roll(x, -1) + 2 * x)
+    with pytest.raises(cuda.SanitizerError, match=r"heap-buffer-overflow in kernel 'shift_tile_past_end' READ "
+                                                  r"of 4 bytes at <kernel>\.cu:15 .*0 bytes to the right of the "
+                                                  r"static __shared__ array 'tile' \(256 bytes\)"):
+        mod.get_function("shift_tile_past_end")((1,), (64,), (x, y))
+    with pytest.raises(cuda.SanitizerError, match=r"WRITE of 4 bytes at <kernel>\.cu:19 .*static __shared__ "
+                                                  r"array 'rows' \(512 bytes\)"):
+        mod.get_function("rows_past_end")((1,), (129,), (np.zeros(1, np.float32),))
+
+
+def test_plain_build_keeps_static_shared_sizes():
+    impl = cuda.RawModule(STATIC_SMEM, backend="emulator").compile()._backend_module()
+    assert impl.static_shared_bytes("shift_tile") == 4 * 64 * 3
+    assert impl.static_shared_bytes("rows_past_end") == 4 * 64 * 2
+
+
 def _matmul_args(M=32, N=32, K=48):
     rng = np.random.default_rng(0)
     A = rng.standard_normal((M, K)).astype(np.float32)

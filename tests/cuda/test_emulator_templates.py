@@ -82,7 +82,7 @@ def test_a_template_kernel_without_name_expressions_says_why():
     mod = cuda.RawModule(REDUCE, backend="emulator")
     with pytest.raises(cuda.KernelError, match=r"'block_max' in <kernel>\.cu is a template kernel "
                                                r"\(template <typename T, int BLOCK>\).*name_expressions="
-                                               r"\['block_max<float, 256>'\]\) and call get_function"):
+                                               r"\['block_max<float, 16>'\]\) and call get_function"):
         mod.get_function("block_max")
     with pytest.raises(cuda.KernelError, match="is a template kernel"):
         cuda.RawKernel(REDUCE, "block_max", backend="emulator")
@@ -112,3 +112,17 @@ def test_template_instances_on_the_gpu():
     out = np.zeros(8, np.float32)
     mod.get_function(EXPRS[0])((8,), (128,), (x, out, np.int32(1000)))
     np.testing.assert_array_equal(out, [x[b * 128:(b + 1) * 128].max() for b in range(8)])
+
+
+def test_the_tile_sums_example(examples):
+    # the template example of the chapter: emulator vs NumPy, and NVRTC instantiates it everywhere
+    exprs = ["tile_sums<float, 8>", "tile_sums<int, 32>"]
+    mod = cuda.RawModule(path=examples / "tile_sums.cu", backend="emulator", name_expressions=exprs)
+    x = np.arange(100, dtype=np.float32)
+    out = np.zeros(13, np.float32)
+    mod.get_function(exprs[0])((1,), (104,), (x, out, np.int32(100)))
+    np.testing.assert_array_equal(out, np.add.reduceat(x, np.arange(0, 100, 8)))
+    if NVRTC_OK:
+        for arch in nvrtc.ARCHS:
+            result = nvrtc.compile_cuda(examples / "tile_sums.cu", arch=arch, name_expressions=exprs)
+            assert len(result.kernels) == 2

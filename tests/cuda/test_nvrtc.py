@@ -53,7 +53,7 @@ def test_package_has_cuda_files():
             "course_lib/cuda/examples/warp_reduce.cu"} <= labels
     # every .cu file of every package, wherever it sits (an independent walk of the tree)
     walked = {p.resolve() for p in nvrtc.COURSE_DIR.glob("**/*.cu")}
-    assert {p.resolve() for p in FILES} == walked
+    assert {p.resolve() for p in nvrtc.package_cuda_files()} == walked
 
 
 def _arch_cases():

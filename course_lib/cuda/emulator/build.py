@@ -30,7 +30,7 @@ RUNTIME = HERE / "simt_runtime.cpp"
 INCLUDE_DIR = HERE / "include"
 MODES = ("plain", "address", "thread")
 #: Bumped when what a build records (meta, shims) changes, so cached builds are not reused.
-CACHE_VERSION = "3"
+CACHE_VERSION = "4"
 
 # (regex on the comment-free source, what it is) -- features a CPU cannot emulate faithfully.
 UNSUPPORTED = [
@@ -94,13 +94,62 @@ def thunk_symbol(kernel: str) -> str:
     return "__simt_thunk_t" + hashlib.sha256(kernel.encode()).hexdigest()[:16]
 
 
-def translation_unit(code: str, filename: str, kernel_names: list[str]) -> str:
+def global_symbol(name: str) -> str:
+    """The shim's C symbol that locates a ``__constant__`` / ``__device__`` variable."""
+    return "__simt_global_" + name if re.fullmatch(r"[A-Za-z_]\w*", name) else \
+        "__simt_global_g" + hashlib.sha256(name.encode()).hexdigest()[:16]
+
+
+_STATIC_SMEM = re.compile(
+    r"\b__shared__\s+((?:[^;{}()=\[\]]|__align__\s*\(\s*\d+\s*\)|alignas\s*\(\s*\d+\s*\))*?)"
+    r"\b([A-Za-z_]\w*)\s*((?:\[[^\]]*\]\s*)*);")
+_ALIGN_N = re.compile(r"(?:__align__|alignas)\s*\(\s*(\d+)\s*\)")
+
+
+def rewrite_static_shared(code: str) -> str:
+    """AddressSanitizer build: each static ``__shared__ T name[dims];`` becomes a per-worker
+    reference to an exact-size ``malloc``'ed block (same line), so ASan's redzone sits right
+    after its last element; ``static thread_local`` storage has no redzones."""
+    clean = strip_comments(code)
+    out, last = [], 0
+    for m in _STATIC_SMEM.finditer(clean):
+        if clean[max(0, m.start() - 20):m.start()].rstrip().endswith("extern"):
+            continue
+        ctype = " ".join(_ALIGN_N.sub(" ", m.group(1)).split())
+        name, dims = m.group(2), " ".join(m.group(3).split())
+        if not ctype or ctype.endswith(("*", "&")):
+            continue
+        align = max([int(a) for a in _ALIGN_N.findall(m.group(1))] or [0])
+        t = f"__simt_smem_{name}_t"
+        al = f"{align} > alignof({t}) ? {align} : alignof({t})" if align else f"alignof({t})"
+        repl = (f"typedef {ctype} {t}{dims}; static thread_local {t}& {name} = "
+                f"*({t}*)::__simt::shared_alloc(sizeof({t}), {al}, \"{name}\");")
+        out.append(code[last:m.start()])
+        out.append(repl + "\n" * clean.count("\n", m.start(), m.end()))
+        last = m.end()
+    out.append(code[last:])
+    return "".join(out)
+
+
+def translation_unit(code: str, filename: str, kernel_names: list[str],
+                     global_names: tuple[str, ...] = (), mode: str = "plain") -> str:
     """The C++ file g++ compiles: rewritten source under its own file name, then the shims
-    (``&reduce<float, 256>`` instantiates a template kernel, as NVRTC's name expressions do)."""
+    (``&reduce<float, 256>`` instantiates a template kernel, as NVRTC's name expressions do).
+    A global variable's shim stores its address and ``[extent0..3, sizeof]`` and returns its rank."""
     shims = "\n".join(f'extern "C" void {thunk_symbol(k)}(void** a) {{ ::__simt::call(&{k}, a); }}'
                       for k in kernel_names)
+    for g in global_names:
+        shims += (f'\nextern "C" long long {global_symbol(g)}(void** p, long long* e) {{ '
+                  f'using T = std::remove_reference_t<decltype({g})>; *p = (void*)&{g}; '
+                  + " ".join(f"e[{i}] = std::extent<T, {i}>::value;" for i in range(4))
+                  + " e[4] = sizeof(T); return std::rank<T>::value; }")
     safe = filename.replace("\\", "/").replace('"', "")
-    return f'#line 1 "{safe}"\n{rewrite_source(code)}\n#line 1 "<simt-shims>"\n{shims}\n'
+    body = rewrite_source(code)
+    head = ""
+    if mode == "address":
+        body = rewrite_static_shared(body)
+        head = "namespace __simt { void* shared_alloc(unsigned long, unsigned long, const char*); }\n"
+    return f'{head}#line 1 "{safe}"\n{body}\n#line 1 "<simt-shims>"\n{shims}\n'
 
 
 def cache_dir() -> Path:
@@ -234,7 +283,7 @@ def static_shared_sizes(lib: Path, kernel_names: list[str]) -> dict[str, int]:
         size = int(cols[2], 0) if cols[2].startswith("0x") else int(cols[2])
         name = cols[7]
         if name in ("threadIdx", "blockIdx", "blockDim", "gridDim") or "__simt" in name \
-                or "anon" in name or name.startswith("_ZN12_GLOBAL__N_1") or "tl_w" in name:
+                or "anon" in name or name.startswith(("_ZN12_GLOBAL__N_1", "__tls")) or "tl_w" in name:
             continue
         m = re.match(r"_ZZ(\d+)", name)
         if m:
@@ -249,11 +298,12 @@ def static_shared_sizes(lib: Path, kernel_names: list[str]) -> dict[str, int]:
     return {k: v + shared_all for k, v in sizes.items()}
 
 
-def build(code: str, filename: str, kernel_names: list[str], *, mode: str = "plain",
+def build(code: str, filename: str, kernel_names: list[str], *, global_names: tuple[str, ...] = (),
+          mode: str = "plain",
           options: tuple[str, ...] = (), src_dir: Path | None = None, opt_level: int = 2) -> tuple[Path, dict]:
     """Compile (or fetch from the cache) the library; returns (path, meta) with meta["static_shared"]."""
     check_supported(code, filename)
-    tu = translation_unit(code, filename, kernel_names)
+    tu = translation_unit(code, filename, kernel_names, tuple(global_names), mode)
     kflags, _ = mode_flags(mode, opt_level)
     uflags = _user_flags(tuple(options), src_dir)
     rt = runtime_object(mode)

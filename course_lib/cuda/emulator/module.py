@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from . import errors
-from .build import build, thunk_symbol
-from .signature import KernelSignature
+from . import frontend
+from .build import build, check_supported, global_symbol, thunk_symbol
+from .signature import KernelSignature, find_globals
 
 SCHEDULES = {"forward": 0, "reverse": 1, "random": 2}
 SANITIZERS = {None: "plain", "address": "address", "thread": "thread"}
@@ -93,6 +94,24 @@ def call_launch(lib: ctypes.CDLL, kernel: str, ptrs, cfg) -> tuple[int, str, str
     return code, err.value.decode(errors="replace"), text
 
 
+def global_view(lib: ctypes.CDLL, name: str, dtype: np.dtype) -> np.ndarray:
+    """The bytes of global variable ``name`` in a loaded build, viewed as ``dtype`` with the
+    declared extents (a trailing axis for vector types such as float4)."""
+    fn = getattr(lib, global_symbol(name))
+    fn.restype = ctypes.c_longlong
+    fn.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_longlong)]
+    addr, ext = ctypes.c_void_p(), (ctypes.c_longlong * 5)()
+    rank = fn(ctypes.byref(addr), ext)
+    size = int(ext[4])
+    raw = np.ctypeslib.as_array((ctypes.c_uint8 * size).from_address(addr.value))
+    if size % dtype.itemsize:
+        return raw
+    shape = tuple(int(ext[i]) for i in range(rank))
+    count = int(np.prod(shape)) if shape else 1
+    per = size // dtype.itemsize // count
+    return raw.view(dtype).reshape(shape + ((per,) if per > 1 else ()))
+
+
 def raise_for(code: int, msg: str, kernel: str) -> None:
     if code:
         cls = ERROR_CODES.get(code, errors.KernelError)
@@ -119,15 +138,37 @@ class EmulatorModule:
         self.workers = workers or default_workers()
         self.mode = SANITIZERS[sanitizer]
         names = list(signatures)
+        self.globals = find_globals(code)
+        gnames = tuple(self.globals)
         src_dir = path.parent if path is not None else None
-        # The plain build gives static shared sizes and runs unsanitised launches in-process.
-        self.lib_path, self.meta = build(code, filename, names, mode="plain", options=options,
-                                         src_dir=src_dir, opt_level=opt_level)
+        # What the GPU's compiler refuses is refused here too, with its message (see frontend.py);
+        # a feature the emulator lacks is named first ("needs a real GPU: ...").
+        check_supported(code, filename)
+        frontend.check(code, filename, options, src_dir, [k for k in names if "<" in k])
+        # The plain build gives static shared sizes and runs unsanitised launches in-process; it
+        # also holds the module's __constant__ / __device__ variables (get_global) in every mode.
+        self.lib_path, self.meta = build(code, filename, names, global_names=gnames, mode="plain",
+                                         options=options, src_dir=src_dir, opt_level=opt_level)
         self.san_lib_path = None
         if self.mode != "plain":
-            self.san_lib_path, _ = build(code, filename, names, mode=self.mode, options=options,
-                                         src_dir=src_dir, opt_level=opt_level)
-        self._lib = load_library(self.lib_path) if self.mode == "plain" else None
+            self.san_lib_path, _ = build(code, filename, names, global_names=gnames, mode=self.mode,
+                                         options=options, src_dir=src_dir, opt_level=opt_level)
+        self._lib = load_library(self.lib_path) if self.mode == "plain" or self.globals else None
+        self._global_views: dict[str, np.ndarray] = {}
+
+    def get_global(self, name: str) -> np.ndarray:
+        """A NumPy view of the variable ``name`` in the module's memory (shape and dtype of its
+        declaration); writes are what the next launch reads."""
+        if name not in self.globals:
+            raise errors.KernelError(f"no __constant__ or __device__ variable '{name}' at file scope "
+                                     f"of {self.filename}; found {sorted(self.globals)}")
+        view = self._global_views.get(name)
+        if view is None:
+            view = global_view(self._lib, name, self.globals[name].dtype)
+            if self.globals[name].const:
+                view.flags.writeable = False           # const data sits in read-only pages
+            self._global_views[name] = view
+        return view
 
     def static_shared_bytes(self, name: str) -> int:
         return int(self.meta["static_shared"].get(name, 0))
@@ -136,9 +177,10 @@ class EmulatorModule:
                cooperative: bool = False) -> None:
         if self.mode != "plain":
             from .sanitize import run_sanitized
+            views = {g: self.get_global(g) for g in self.globals}
             run_sanitized(self.san_lib_path, self.mode, name, self.signatures[name], grid, block,
                           shared_mem, values, schedule=self.schedule, seed=self.seed, workers=self.workers,
-                          filename=self.filename, cooperative=cooperative)
+                          filename=self.filename, cooperative=cooperative, globals_=views)
             return
         lib = self._lib
         arrays = [v for v in values if isinstance(v, np.ndarray)]

@@ -133,13 +133,21 @@ def summarize_asan(text: str, kernel: str, arg_map, shared_mem: int = -1) -> str
     # ones (GCC 13, clang 16) say "N bytes after / before / inside of". Accept both.
     loc = re.search(r"is located (\d+) bytes (to the right of|to the left of|after|before|inside of) "
                     r"(\d+)-byte region \[(0x[0-9a-f]+),", text)
+    glob = re.search(r"is located (\d+) bytes (to the right of|to the left of|after|before|inside of) "
+                     r"global variable '([^']+)'[^\n]*? of size (\d+)", text)
     if loc:
         arg = _arg_at(int(loc.group(4), 16), arg_map)
         what = f"the array passed as '{arg}'" if arg else "a heap buffer"
+        if arg and arg.startswith("__shared__ "):
+            what = f"the static __shared__ array '{arg.split(' ', 1)[1]}'"
         if not arg and int(loc.group(3)) == shared_mem:
             what = "dynamic shared memory (extern __shared__)"
         side = {"after": "to the right of", "before": "to the left of"}.get(loc.group(2), loc.group(2))
         parts.append(f"-- {loc.group(1)} bytes {side} {what} ({loc.group(3)} bytes)")
+    elif glob:
+        side = {"after": "to the right of", "before": "to the left of"}.get(glob.group(2), glob.group(2))
+        parts.append(f"-- {glob.group(1)} bytes {side} the __constant__ / __device__ variable "
+                     f"'{glob.group(3)}' ({glob.group(4)} bytes)")
     return " ".join(parts) + "\n\n" + _tail(text)
 
 
@@ -176,7 +184,8 @@ def _tail(text: str, limit: int = 4000) -> str:
     """The report without our bookkeeping lines, ASan's shadow-byte dump and fiber warnings."""
     text = text.split("Shadow bytes around the buggy address")[0]
     text = "\n".join(ln for ln in text.splitlines()
-                     if not ln.startswith("[simt-arg]") and "makecontext/swapcontext" not in ln).strip()
+                     if not ln.startswith(("[simt-arg]", "[simt-smem]"))
+                     and "makecontext/swapcontext" not in ln).strip()
     return text if len(text) <= limit else text[:limit] + "\n..."
 
 
@@ -263,13 +272,17 @@ def check_runtime(mode: str) -> None:
 
 def run_sanitized(lib_path: Path, mode: str, kernel: str, sig, grid, block, shared_mem: int, values: list, *,
                   schedule: str, seed: int, workers: int, filename: str, self_test: bool = True,
-                  cooperative: bool = False) -> None:
-    """Launch in a sanitizer subprocess; copy the arrays back in place; raise on a report."""
+                  cooperative: bool = False, globals_: dict | None = None) -> None:
+    """Launch in a sanitizer subprocess; copy the arrays back in place; raise on a report.
+
+    ``globals_``: name -> NumPy view of each ``__constant__`` / ``__device__`` variable; their bytes
+    travel to the child before the launch and come back after it (device code may write them)."""
     if self_test:
         check_runtime(mode)
     request = {"lib": str(lib_path), "mode": mode, "kernel": kernel, "grid": grid, "block": block,
                "shared_mem": shared_mem, "schedule": schedule, "seed": seed,
                "workers": 1 if mode == "address" else workers, "cooperative": bool(cooperative),
+               "globals": {g: v.tobytes() for g, v in (globals_ or {}).items()},
                "names": [p.name for p in sig.params], "values": values}
     with tempfile.TemporaryDirectory(prefix="simt-san-") as d:
         req, resp = Path(d) / "request.pkl", Path(d) / "response.pkl"
@@ -285,8 +298,14 @@ def run_sanitized(lib_path: Path, mode: str, kernel: str, sig, grid, block, shar
         stderr = r.stderr
         arg_map = [(m.group(1), int(m.group(2), 16), int(m.group(3)))
                    for m in re.finditer(r"\[simt-arg\] (\S+) (0x[0-9a-f]+) (\d+)", stderr)]
+        arg_map += [("__shared__ " + m.group(1), int(m.group(2), 16), int(m.group(3)))
+                    for m in re.finditer(r"\[simt-smem\] (\S+) (0x[0-9a-f]+) (\d+)", stderr)]
         result = pickle.loads(resp.read_bytes()) if resp.exists() else None
     if result is not None:
+        for g, data in result.get("globals", {}).items():
+            view = (globals_ or {}).get(g)
+            if view is not None and view.flags.writeable:
+                view.reshape(-1).view(np.uint8)[...] = np.frombuffer(data, np.uint8)
         k = 0
         for v in values:
             if isinstance(v, np.ndarray):
@@ -321,6 +340,10 @@ def _child(req_path: str, resp_path: str) -> int:
             bufs.append(p)
             sys.stderr.write(f"[simt-arg] {name} 0x{p:x} {v.nbytes}\n")
     sys.stderr.flush()
+    from .module import global_view
+    gviews = {g: global_view(lib, g, np.dtype(np.uint8)) for g in req.get("globals", {})}
+    for g, data in req.get("globals", {}).items():
+        ctypes.memmove(gviews[g].ctypes.data, data, len(data))
     ptrs, holders = pack_args(values, pointers=bufs)
     cfg = launch_config(req["grid"], req["block"], req["shared_mem"], req["schedule"], req["seed"],
                         req["workers"], req["mode"], req.get("cooperative", False))
@@ -333,7 +356,8 @@ def _child(req_path: str, resp_path: str) -> int:
             libc.free(bufs[k])
             arrays.append(v)
             k += 1
-    Path(resp_path).write_bytes(pickle.dumps({"code": code, "msg": msg, "out": out, "arrays": arrays}))
+    Path(resp_path).write_bytes(pickle.dumps({"code": code, "msg": msg, "out": out, "arrays": arrays,
+                                              "globals": {g: v.tobytes() for g, v in gviews.items()}}))
     return 0
 
 

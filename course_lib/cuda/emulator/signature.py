@@ -210,6 +210,50 @@ def _parse_tparams(text: str) -> tuple[TemplateParam, ...]:
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class GlobalVar:
+    """A file-scope ``__constant__`` or ``__device__`` variable: what ``get_global`` returns."""
+    name: str
+    space: str                 # "__constant__" or "__device__"
+    ctype: str
+    const: bool
+    dims: tuple[str, ...]      # as written: "16", "K", ...
+    line: int
+
+    @property
+    def dtype(self) -> np.dtype:
+        """NumPy dtype of one element (uint8 bytes for a struct or unknown type)."""
+        return C_TYPES.get(self.ctype) or np.dtype(np.uint8)
+
+
+_GLOBAL_VAR = re.compile(
+    r"\b(__constant__|__device__)\b([^;{}()=]*?)\b([A-Za-z_]\w*)\s*((?:\[[^\]]*\]\s*)*)(?:=[^;]*)?;")
+_VAR_WORDS = {"__constant__", "__device__", "static", "const", "volatile", "extern", "__managed__",
+              "__restrict__", "constexpr"}
+
+
+def find_globals(src: str) -> dict[str, GlobalVar]:
+    """Map name -> :class:`GlobalVar` for the file-scope ``__constant__`` / ``__device__`` variables."""
+    clean = strip_comments(src)
+    found: dict[str, GlobalVar] = {}
+    for m in _GLOBAL_VAR.finditer(clean):
+        if clean.count("{", 0, m.start()) != clean.count("}", 0, m.start()):
+            continue                                   # inside a function or a namespace
+        start = max(clean.rfind(c, 0, m.start()) for c in ";}\n") + 1
+        pre = clean[start:m.start()]                   # "static " etc. on the same line
+        words = (pre + " " + m.group(2)).replace("*", " * ").split()
+        words = [w for w in words if not re.match(r"__align__|alignas", w)]
+        if "extern" in words or "(" in pre or "__shared__" in words:
+            continue
+        ctype = " ".join(w for w in words if w not in _VAR_WORDS and not w.startswith("__align"))
+        if not ctype or "*" in ctype:
+            continue                                   # a pointer variable: not an array view
+        dims = tuple(d.strip() for d in re.findall(r"\[([^\]]*)\]", m.group(4)))
+        found[m.group(3)] = GlobalVar(m.group(3), m.group(1), ctype, "const" in words, dims,
+                                      clean.count("\n", 0, m.start()) + 1)
+    return found
+
+
 def find_templates(src: str) -> dict[str, TemplateKernel]:
     """Map name -> :class:`TemplateKernel` for every ``template <...> __global__`` function."""
     return _scan(src, templates=True)  # type: ignore[return-value]

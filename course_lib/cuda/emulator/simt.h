@@ -67,7 +67,7 @@ long long clock64();
 #define __constant__
 #define __managed__
 #define __grid_constant__
-#define __align__(n) alignas(n)
+#define __align__(n) __attribute__((aligned(n)))   // GNU form: allowed among decl-specifiers
 #define __CUDA_ALIGN__(n) alignas(n)
 
 static const int warpSize = 32;

@@ -149,6 +149,7 @@ struct Launch {
 };
 
 thread_local Worker* tl_w = nullptr;
+thread_local std::vector<void*> tl_smem_blocks;   // ASan build: this worker's static __shared__ arrays
 std::mutex g_launch_mu;                 // one launch at a time per library (signal handlers, output)
 
 size_t page_size() { static size_t p = (size_t)sysconf(_SC_PAGESIZE); return p; }
@@ -741,6 +742,8 @@ void worker_main(Launch* L) {
 #endif
     if (L->mode == ASAN) free(w.smem);
     else munmap(w.smem_map, w.smem_map_size);
+    for (void* p : tl_smem_blocks) free(p);         // the worker thread ends: no kernel code runs on
+    tl_smem_blocks.clear();
     if (L->mode == PLAIN) {
         stack_t ss2;
         memset(&ss2, 0, sizeof ss2);
@@ -824,6 +827,19 @@ void grid_sync(const char* file, int line) {
     f.state = AT_GRID;
     TSAN_RELEASE(&w->L->grid_sync[w->grid_count % 2]);
     switch_to_scheduler(w);
+}
+
+// AddressSanitizer build: the storage of one static __shared__ array for this worker (the build
+// rewrites its declaration), an exact-size allocation so that ASan's redzone follows its last
+// byte; reported to the parent as "[simt-smem] name address size" to name it in a report.
+void* shared_alloc(unsigned long size, unsigned long align, const char* name) {
+    void* p = nullptr;
+    if (align < sizeof(void*)) align = sizeof(void*);
+    if (posix_memalign(&p, align, size ? size : 1) != 0) return nullptr;
+    memset(p, 0xff, size);          // NaN bytes, as dynamic shared memory: uninitialised reads show
+    tl_smem_blocks.push_back(p);
+    fprintf(stderr, "[simt-smem] %s %p %lu\n", name, p, size);
+    return p;
 }
 
 void* dynamic_smem() {
