@@ -193,12 +193,45 @@ def _launch_half_axpy(k, cupy) -> bool:
     return ok
 
 
+def _launch_block_reduce(k, cupy) -> bool:
+    n, block = 1000, 256                       # the last block is partly idle
+    x = np.random.default_rng(9).standard_normal(n).astype(np.float32)
+    grid = (n + block - 1) // block
+    sums, maxes, mins = (cupy.zeros(grid, np.float32) for _ in range(3))
+    k((grid,), (block,), (cupy.asarray(x), sums, maxes, mins, np.int32(n)))
+    chunks = [x[b * block:(b + 1) * block].astype(np.float64) for b in range(grid)]
+    return (check("example block_reduce sums", cupy.asnumpy(sums), np.array([c.sum() for c in chunks]))
+            & check("example block_reduce maxes", cupy.asnumpy(maxes), np.array([c.max() for c in chunks]))
+            & check("example block_reduce mins", cupy.asnumpy(mins), np.array([c.min() for c in chunks])))
+
+
+def _launch_normalize_sum(k, cupy) -> bool:
+    n, grid, block = 5000, 6, 128              # a cooperative launch (grid sync)
+    x = np.random.default_rng(10).random(n).astype(np.float32) + 0.5
+    y = cupy.asarray(x)
+    k((grid,), (block,), (y, cupy.zeros(grid, np.float32), np.int32(n)))
+    return check("example normalize_sum", cupy.asnumpy(y), x / x.astype(np.float64).sum())
+
+
+def _launch_wmma_matmul(k, cupy) -> bool:
+    M, N, K = 64, 48, 32
+    rng = np.random.default_rng(11)
+    a = rng.standard_normal((M, K)).astype(np.float16)
+    b = rng.standard_normal((K, N)).astype(np.float16)
+    c = cupy.zeros((M, N), np.float32)
+    k((N // 16, M // 16), (32,), (cupy.asarray(a), cupy.asarray(b), c, np.int32(M), np.int32(N), np.int32(K)))
+    return check("example wmma_matmul", cupy.asnumpy(c), a.astype(np.float64) @ b.astype(np.float64))
+
+
 #: Launchers of the other package kernels (course_lib/cuda/examples), by kernel name.
 EXAMPLE_LAUNCHERS = {"matmul_tiled": _launch_matmul_tiled, "reverse_blocks": _launch_reverse_blocks,
                      "histogram": _launch_histogram, "global_sum": _launch_global_sum,
                      "block_sum": _launch_block_sum, "warp_allreduce": _launch_warp_allreduce,
                      "warp_scan": _launch_warp_scan, "half_affine": _launch_half_affine,
-                     "half_axpy": _launch_half_axpy}
+                     "half_axpy": _launch_half_axpy, "block_reduce": _launch_block_reduce,
+                     "normalize_sum": _launch_normalize_sum, "wmma_matmul": _launch_wmma_matmul}
+#: Example files whose kernels need a cooperative launch (this_grid().sync()).
+COOPERATIVE = {"grid_sync.cu"}
 #: Deliberately broken teaching kernels: never launched here (the sanitizers would rightly fail).
 BROKEN_ON_PURPOSE = {"planted_bugs.cu", "read_uninitialised"}
 
@@ -213,7 +246,7 @@ def run_examples() -> bool:
         if path.name in BROKEN_ON_PURPOSE:
             print(f"skip {path.name} (broken on purpose)")
             continue
-        mod = RawModule(path=path, backend="cupy")
+        mod = RawModule(path=path, backend="cupy", enable_cooperative_groups=path.name in COOPERATIVE)
         for name in mod.kernel_names:
             if name in BROKEN_ON_PURPOSE:
                 print(f"skip {path.name}:{name} (broken on purpose)")
