@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from ..cuda.arrays import DeviceArrays as _Arrays, is_cupy as _is_cupy, resolve_backend as _resolve
+
 KERNELS_DIR = Path(__file__).resolve().parent / "kernels"
 INT_MAX = 2**31 - 1
 #: Warps (rows) per block of ``softmax_warp``: 128 threads, four rows.
@@ -89,41 +91,6 @@ def get_kernel(name: str, backend: str | None = None, schedule: str | None = Non
     """The compiled kernel ``KERNELS[name]`` for ``backend`` (modules are cached)."""
     info = KERNELS[name]
     return _module(info.file, _resolve(backend), schedule, sanitizer).get_function(info.function)
-
-
-def _resolve(backend: str | None) -> str:
-    from ..cuda import default_backend
-    if backend is None:
-        return default_backend()
-    if backend not in ("cupy", "emulator"):
-        raise ValueError(f"backend must be 'cupy', 'emulator' or None, got {backend!r}")
-    return backend
-
-
-def _is_cupy(a: Any) -> bool:
-    return type(a).__module__.split(".")[0] == "cupy"
-
-
-class _Arrays:
-    """Moves the arguments to where ``backend`` computes (``xp``) and the results back."""
-
-    def __init__(self, backend: str, arrays: dict[str, Any]):
-        on_device = [k for k, v in arrays.items() if v is not None and _is_cupy(v)]
-        if backend == "emulator" and on_device:
-            raise TypeError(f"the emulator backend needs NumPy arrays, but {on_device} are CuPy "
-                            "arrays; pass backend='cupy' or copy them with .get()")
-        if backend == "cupy":
-            import cupy
-            self.xp, self.to_numpy = cupy, not on_device
-        else:
-            self.xp, self.to_numpy = np, False
-
-    def put(self, a):
-        # cupy.ascontiguousarray refuses NumPy input: asarray copies host -> device first
-        return None if a is None else self.xp.ascontiguousarray(self.xp.asarray(a))
-
-    def out(self, a):
-        return self.xp.asnumpy(a) if self.to_numpy else a
 
 
 def _check_float32(name: str, a: Any, min_ndim: int, layout: str, allow_neg_inf: bool = False) -> None:

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ._args import ConvGeometry, check_conv2d, check_conv2d_backward, geometry
+from ..cuda.arrays import DeviceArrays as _Arrays, is_cupy as _is_cupy, resolve_backend as _resolve
 
 #: The CUDA C sources of the ladder (found by ``load_module(file, package="course_lib.conv")``).
 KERNELS_DIR = Path(__file__).resolve().parent / "kernels"
@@ -91,47 +92,6 @@ def get_kernel(name: str, backend: str | None = None, schedule: str | None = Non
     from ..cuda import default_backend
     info = KERNELS[name]
     return _module(info.file, backend or default_backend(), schedule).get_function(info.function)
-
-
-def _resolve(backend: str | None) -> str:
-    from ..cuda import default_backend
-    if backend is None:
-        return default_backend()
-    if backend not in ("cupy", "emulator"):
-        raise ValueError(f"backend must be 'cupy', 'emulator' or None, got {backend!r}")
-    return backend
-
-
-def _is_cupy(a: Any) -> bool:
-    return type(a).__module__.split(".")[0] == "cupy"
-
-
-class _Arrays:
-    """Moves the arguments to where ``backend`` computes and the result back.
-
-    ``xp`` is ``numpy`` (emulator) or ``cupy``; results go back to NumPy when every input was NumPy.
-    """
-
-    def __init__(self, backend: str, arrays: dict[str, Any]):
-        present = {k: v for k, v in arrays.items() if v is not None}
-        on_device = [k for k, v in present.items() if _is_cupy(v)]
-        if backend == "emulator" and on_device:
-            raise TypeError(f"the emulator backend needs NumPy arrays, but {on_device} are CuPy "
-                            "arrays; pass backend='cupy' or copy them with .get()")
-        if backend == "cupy":
-            import cupy
-            self.xp = cupy
-            self.to_numpy = not on_device
-        else:
-            self.xp = np
-            self.to_numpy = False
-
-    def put(self, a):
-        # cupy.ascontiguousarray refuses NumPy input: asarray copies host -> device first
-        return None if a is None else self.xp.ascontiguousarray(self.xp.asarray(a))
-
-    def out(self, a):
-        return self.xp.asnumpy(a) if self.to_numpy else a
 
 
 def _check_float32(**arrays: Any) -> None:
