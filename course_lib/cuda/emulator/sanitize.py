@@ -309,7 +309,8 @@ def run_sanitized(lib_path: Path, mode: str, kernel: str, sig, grid, block, shar
         k = 0
         for v in values:
             if isinstance(v, np.ndarray):
-                v[...] = result["arrays"][k]
+                if v.flags.writeable:          # a read-only input is one the kernel only reads
+                    v[...] = result["arrays"][k]
                 k += 1
         if result["out"]:
             sys.stdout.write(result["out"])
