@@ -105,10 +105,12 @@ def report(out: Path, gpu_reason: str) -> str:
                     ("planted_race", 12), ("nvrtc", 6)):
         if (out / f"{name}.log").exists():
             lines += [f"### {name} (log tail)", "", "```", _tail(out / f"{name}.log", n), "```", ""]
-    bench = out / "bench_conv_gpu.md"
-    if bench.exists():
-        text = bench.read_text()
-        lines += ["## Benchmark", ""] + ["#" + l if l.startswith("#") else l for l in text.splitlines()[1:]]
+    for name in ("bench_conv_gpu", "bench_rnn_gpu", "bench_attention_gpu", "bench_flash_gpu"):
+        bench = out / f"{name}.md"
+        if bench.exists():
+            text = bench.read_text()
+            lines += [f"## Benchmark: {name}", ""]
+            lines += ["#" + l if l.startswith("#") else l for l in text.splitlines()[1:]]
     text = "\n".join(lines) + "\n"
     (out / "report.md").write_text(text)
     return text

@@ -81,7 +81,8 @@ done
 
 if [ "$GPU_REASON" != ok ]; then
   echo "== no GPU: $GPU_REASON -- skipping the GPU stages"
-  for s in pytest_gpu bench_conv_gpu memcheck racecheck planted_oob planted_race; do
+  for s in pytest_gpu bench_conv_gpu bench_rnn_gpu bench_attention_gpu bench_flash_gpu \
+           memcheck racecheck planted_oob planted_race; do
     skip_stage "$s" "no GPU: $GPU_REASON"
   done
 else
@@ -89,6 +90,10 @@ else
   run_stage pytest_gpu 170 ok "$PY" -m pytest -m gpu tests/ -q -rs -p no:cacheprovider --timeout 150
   # -------------------------------------------------------------- benchmark
   run_stage bench_conv_gpu 200 ok "$PY" benchmarks/bench_conv_gpu.py --out "$OUT"
+  # 16.3-16.5: each script validates its kernels before timing and keeps to its --budget-s
+  run_stage bench_rnn_gpu 300 ok "$PY" benchmarks/bench_rnn_gpu.py --out "$OUT" --budget-s 240
+  run_stage bench_attention_gpu 300 ok "$PY" benchmarks/bench_attention_gpu.py --out "$OUT" --budget-s 240
+  run_stage bench_flash_gpu 450 ok "$PY" benchmarks/bench_flash_gpu.py --out "$OUT" --budget-s 400
   # -------------------------------------------------------------- sanitizers
   if [ -n "$SANITIZER" ]; then
     CS=("$SANITIZER" --error-exitcode 3 --print-limit 20)
