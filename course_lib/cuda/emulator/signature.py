@@ -300,19 +300,9 @@ def _scan(src: str, templates: bool):
                 break
             j += 1
         plist = clean[head_end + 1:j]
-        parts, depth, cur = [], 0, []
-        for ch in plist:
-            if ch in "(<[":
-                depth += 1
-            elif ch in ")>]":
-                depth -= 1
-            if ch == "," and depth == 0:
-                parts.append("".join(cur))
-                cur = []
-            else:
-                cur.append(ch)
-        if "".join(cur).strip():
-            parts.append("".join(cur))
+        parts = _split_top(plist)
+        if not parts[-1].strip():       # "()" or a trailing comma: no last parameter
+            parts.pop()
         if len(parts) == 1 and parts[0].strip() == "void":
             parts = []
         after = clean[j + 1:].lstrip()
