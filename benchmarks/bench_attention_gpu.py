@@ -23,8 +23,6 @@ import json
 import math
 import platform
 import sys
-import time
-import traceback
 from pathlib import Path
 
 import numpy as np
@@ -371,25 +369,24 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     result = {"env": environment(), "stage_errors": {}}
     log(f"environment: {result['env']}")
-    t0 = time.time()
-    parts = (("copy_GBps", copy_bandwidth), ("softmax", lambda: bench_softmax(args.quick)),
-             ("layernorm", lambda: bench_layernorm(args.quick)),
-             ("attention", lambda: bench_attention(args.quick)))
-    for part, fn in parts:
-        if time.time() - t0 > args.budget_s:
-            result["stage_errors"][part] = f"skipped: {args.budget_s:.0f} s budget used up"
-            continue
-        log(f"[{part}] ...")
-        try:
-            result[part] = fn()
-        except Exception:
-            result["stage_errors"][part] = traceback.format_exc(limit=3)
-            log(result["stage_errors"][part])
-        log(f"[{part}] done at {time.time() - t0:.1f} s")
-        # written after every part, so a run stopped by a time limit still leaves its results
+    from course_lib.bench.budget import run_within_budget
+
+    def write_files():
         (out / "bench_attention_gpu.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
         (out / "bench_attention_gpu.md").write_text(to_markdown(result))
         write_harness_record(result, args.quick, out)
+
+    def save(part, value):
+        # written after every part, so a run stopped by a time limit still leaves its results
+        result[part] = value
+        write_files()
+
+    parts = (("copy_GBps", copy_bandwidth), ("softmax", lambda: bench_softmax(args.quick)),
+             ("layernorm", lambda: bench_layernorm(args.quick)),
+             ("attention", lambda: bench_attention(args.quick)))
+    outcome = run_within_budget(parts, budget_s=args.budget_s, log=log, on_done=save)
+    result["stage_errors"].update(outcome.errors)
+    write_files()                 # the errors and skips too
     log(to_markdown(result))
     bad = result["stage_errors"] or any(r["errors"] for p in ("softmax", "layernorm", "attention")
                                         for r in result.get(p, []))

@@ -21,8 +21,6 @@ import argparse
 import json
 import platform
 import sys
-import time
-import traceback
 from pathlib import Path
 
 import numpy as np
@@ -339,23 +337,24 @@ def main(argv=None) -> int:
         return 0
     result = {"env": environment(), "stage_errors": {}}
     log(f"environment: {result['env']}")
-    t0 = time.time()
-    for part, fn in (("attributes", kernel_attributes), ("forward", lambda: bench_forward(args.quick)),
-                     ("ceilings", lambda: ceilings(args.quick)), ("backward", lambda: bench_backward(args.quick))):
-        if time.time() - t0 > args.budget_s:
-            result["stage_errors"][part] = f"skipped: {args.budget_s:.0f} s budget used up"
-            continue
-        log(f"[{part}] ...")
-        try:
-            result[part] = fn()
-        except Exception:
-            result["stage_errors"][part] = traceback.format_exc(limit=3)
-            log(result["stage_errors"][part])
-        log(f"[{part}] done at {time.time() - t0:.1f} s")
-        # written after every part, so a run killed by a time limit still leaves its results
+    from course_lib.bench.budget import run_within_budget
+
+    def write_files():
         (out / "bench_conv_gpu.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
         (out / "bench_conv_gpu.md").write_text(to_markdown(result))
         write_harness_record(result, args.quick, out)
+
+    def save(part, value):
+        # written after every part, so a run killed by a time limit still leaves its results
+        result[part] = value
+        write_files()
+
+    parts = (("attributes", kernel_attributes), ("forward", lambda: bench_forward(args.quick)),
+             ("ceilings", lambda: ceilings(args.quick)),
+             ("backward", lambda: bench_backward(args.quick)))
+    outcome = run_within_budget(parts, budget_s=args.budget_s, log=log, on_done=save)
+    result["stage_errors"].update(outcome.errors)
+    write_files()                 # the errors and skips too
     log(to_markdown(result))
     bad = result["stage_errors"] or any(r["errors"] for p in ("forward", "backward") for r in result.get(p, []))
     return 1 if bad else 0

@@ -32,7 +32,6 @@ import platform
 import statistics
 import sys
 import time
-import traceback
 from pathlib import Path
 
 import numpy as np
@@ -371,28 +370,26 @@ def main(argv=None) -> int:
     jobs = [("forward", s, c) for s in fwd for c in (False, True)]
     jobs += [("backward", s, True) for s in fwd]
     jobs += [("decode", s, None) for s in dec]
-    t0, failed = time.time(), False
-    for kind, size, causal in jobs:
-        if time.time() - t0 > args.budget_s:
-            log(f"budget of {args.budget_s:.0f} s used up: skipping {kind} {size}")
-            continue
-        try:
-            if kind == "decode":
-                rows = bench_decode(*size, timer, mm, dry)
-            else:
-                rows = bench_forward(*size, causal, timer, mm, dry, backward=kind == "backward")
-        except Exception:
-            log(traceback.format_exc(limit=3))
-            failed = True
-            continue
+    from course_lib.bench.budget import run_within_budget
+
+    def run(kind, size, causal):
+        if kind == "decode":
+            return bench_decode(*size, timer, mm, dry)
+        return bench_forward(*size, causal, timer, mm, dry, backward=kind == "backward")
+
+    def save(name, rows):
         result["rows"] += rows
         for r in rows:
-            log(f"  {kind} {size} {r['impl']} {r['dtype']}: "
+            log(f"  {name} {r['impl']} {r['dtype']}: "
                 + (f"{r['ms']:.3f} ms {r['tflops']:.2f} TFLOP/s" if "ms" in r else r.get("error", "")))
         if not dry:              # written after every size: a run cut short keeps its rows
             (out_dir / "bench_flash_gpu.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
             (out_dir / "bench_flash_gpu.md").write_text(to_markdown(result))
             write_harness_record(result, args.quick, out_dir)
+
+    parts = [(f"{kind} {size}" + ("" if causal is None else f" causal={causal}"),
+              lambda k=kind, s=size, c=causal: run(k, s, c)) for kind, size, causal in jobs]
+    failed = run_within_budget(parts, budget_s=args.budget_s, log=log, on_done=save).failed
     log(to_markdown(result))
     if dry:   # our kernels must have run and agreed with torch
         ours_bad = [r for r in result["rows"] if r["impl"].startswith("ours") and "ms" not in r]

@@ -19,9 +19,9 @@ import argparse
 import json
 import platform
 import sys
-import time
-import traceback
 from pathlib import Path
+
+import numpy as np
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -184,25 +184,21 @@ def main(argv=None) -> int:
               "rows": []}
     log(f"environment: {result['env']}")
     sizes = DRY_SIZES if args.dry_run else QUICK_SIZES if args.quick else SIZES
-    t0, failed = time.time(), False
-    for kind in KINDS:
-        for T, B, H in sizes:
-            if time.time() - t0 > args.budget_s:
-                log(f"budget of {args.budget_s:.0f} s used up: skipping {kind} T={T} B={B} H={H}")
-                continue
-            try:
-                row = bench_size(kind, T, B, H, dry_run=args.dry_run)
-            except Exception:
-                log(traceback.format_exc(limit=3))
-                failed = True
-                continue
-            result["rows"].append(row)
-            log(f"  {kind} T={T} B={B} H={H} " + "  ".join(f"{k}={v:.3f}ms" for k, v in row["ms"].items())
-                + ("  " + "; ".join(f"{k}: {v}" for k, v in row["errors"].items()) if row["errors"] else ""))
-            if not args.dry_run:     # written after every size: a run cut short keeps its rows
-                (out / "bench_rnn_gpu.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
-                (out / "bench_rnn_gpu.md").write_text(to_markdown(result))
-                write_harness_record(result, args.quick, out)
+    from course_lib.bench.budget import run_within_budget
+
+    def save(name, row):
+        result["rows"].append(row)
+        log(f"  {name} " + "  ".join(f"{k}={v:.3f}ms" for k, v in row["ms"].items())
+            + ("  " + "; ".join(f"{k}: {v}" for k, v in row["errors"].items()) if row["errors"] else ""))
+        if not args.dry_run:     # written after every size: a run cut short keeps its rows
+            (out / "bench_rnn_gpu.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+            (out / "bench_rnn_gpu.md").write_text(to_markdown(result))
+            write_harness_record(result, args.quick, out)
+
+    parts = [(f"{kind} T={T} B={B} H={H}",
+              lambda k=kind, T=T, B=B, H=H: bench_size(k, T, B, H, dry_run=args.dry_run))
+             for kind in KINDS for T, B, H in sizes]
+    failed = run_within_budget(parts, budget_s=args.budget_s, log=log, on_done=save).failed
     log(to_markdown(result))
     if args.dry_run:   # every variant must have run and agreed with torch
         return 1 if failed or any(r["errors"] for r in result["rows"]) else 0

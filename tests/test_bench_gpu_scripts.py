@@ -62,3 +62,40 @@ def test_time_gpu_goes_through_the_harness_timer(script, monkeypatch):
     monkeypatch.setitem(sys.modules, "cupy", _FakeCupy())
     ms = mod.time_gpu(lambda: time.sleep(0.002), trials=3)
     assert 1.9 <= ms < 20
+
+
+@pytest.mark.parametrize("script,parts", [
+    ("bench_conv_gpu", ("kernel_attributes", "bench_forward", "ceilings", "bench_backward")),
+    ("bench_attention_gpu", ("copy_bandwidth", "bench_softmax", "bench_layernorm",
+                             "bench_attention"))])
+def test_main_runs_every_part_and_keeps_going_after_a_failure(script, parts, monkeypatch,
+                                                              tmp_path):
+    """The parts loop of a GPU script, with the GPU work replaced: every part runs, a part that
+    raises is reported in stage_errors (and the exit status), the files hold the others."""
+    import json
+
+    import course_lib.cuda
+    mod = _load(script)
+    monkeypatch.setattr(course_lib.cuda, "gpu_available", lambda: True)
+    monkeypatch.setattr(mod, "environment", lambda: {"machine": machine_record()})
+    monkeypatch.setattr(mod, "to_markdown", lambda result: "report\n")
+    for name in parts:
+        monkeypatch.setattr(mod, name, lambda *a, **k: [])
+    monkeypatch.setattr(mod, parts[1], lambda *a, **k: 1 / 0)
+    assert mod.main(["--out", str(tmp_path), "--quick"]) == 1
+    result = json.loads((tmp_path / f"{script}.json").read_text())
+    assert list(result["stage_errors"]) != [] and "ZeroDivisionError" in "".join(
+        result["stage_errors"].values())
+    assert len(result["stage_errors"]) == 1          # only the planted part failed
+    assert (tmp_path / f"{script}.md").read_text() == "report\n"
+
+
+@pytest.mark.parametrize("script", ["bench_rnn_gpu", "bench_flash_gpu"])
+def test_dry_run_on_the_cpu(script):
+    """--dry-run runs the whole script on the CPU (emulator kernels, torch CPU, tiny sizes):
+    every one of our kernels must run and agree with torch (exit status 0)."""
+    import subprocess
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / f"{script}.py"), "--dry-run"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Traceback" not in proc.stdout + proc.stderr
