@@ -85,7 +85,9 @@ def conv_cpu_guide(record: Mapping | None) -> list[GuideRow]:
         auto = next(iter(select(record, "auto: whole call", layer=layer)), None)
         ev = _evidence(times)
         if torch_t:
-            ev += f"; torch {times[best] / torch_t:.2g}x faster than {best}"
+            f = times[best] / torch_t
+            ev += (f"; torch {f:.2g}x faster than {best}" if f >= 1 else
+                   f"; torch {1 / f:.2g}x slower than {best}")
         if auto and auto.get("choice"):
             ev += f"; auto picks {auto['choice']}"
         rows.append(GuideRow("CPU", f"conv {layer}", f"K={k}, C_in={c}, "
