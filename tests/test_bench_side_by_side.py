@@ -125,9 +125,12 @@ def test_tables_from_a_record_group_by_op_and_variant_with_per_device_ceilings()
 
 
 def test_markdown_has_one_line_per_row_and_the_columns():
-    lines = markdown_op_table(op_table([timed("a", 0.01), untimed("b")]), title="conv")
+    lines = markdown_op_table(op_table([timed("a", 0.01), untimed("b", note="x | y")]),
+                              title="conv")
     assert lines[0] == "### conv"
     assert lines[2].count("|") == len(COLUMNS) + 1
+    b_line = next(line for line in lines if line.startswith("| b"))
+    assert b_line.replace("\\|", "").count("|") == len(COLUMNS) + 1      # the note's "|" escaped
     assert sum(line.startswith("| a") or line.startswith("| b") for line in lines) == 2
 
 

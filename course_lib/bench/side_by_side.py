@@ -299,5 +299,5 @@ def markdown_op_table(table: Sequence[Mapping], title: str | None = None) -> lis
                       "–" if r["ratio_to_best"] is None else f"{r['ratio_to_best']:.2f}",
                       ai, _fmt(r["attainable_gflops"]),
                       "–" if frac is None else f"{100 * frac:.0f}",
-                      _err_cell(r), r["note"]])
+                      _err_cell(r), r["note"].replace("|", "\\|")])   # a "|" would split the cell
     return markdown_table(COLUMNS, cells, title)
