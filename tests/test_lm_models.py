@@ -145,6 +145,13 @@ def test_chunks_after_a_prefix_see_the_prefix_and_their_own_past():
     torch.testing.assert_close(torch.cat(parts, 1), full, rtol=0, atol=1e-10)
 
 
+def test_last_only_is_the_last_position_of_the_full_forward():
+    model, tokens = _transformer(), _tokens(TINY_TRANSFORMER)
+    with torch.no_grad():
+        torch.testing.assert_close(model(tokens, last_only=True), model(tokens)[:, -1:],
+                                   rtol=0, atol=1e-12)
+
+
 def test_generate_with_and_without_the_cache_agree():
     model, prompt = _transformer(), _tokens(TINY_TRANSFORMER, B=2, T=5)
     assert torch.equal(model.generate(prompt, 8, use_cache=True),

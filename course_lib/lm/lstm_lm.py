@@ -86,8 +86,9 @@ class LSTMLanguageModel(nn.Module):
              ) -> tuple[torch.Tensor, State]:
         """One token per sequence: token (B,) int64 -> (logits (B, V), new state)."""
         if not isinstance(token, torch.Tensor) or token.dim() != 1:
-            raise ValueError("token must be a 1-D tensor (B,) of token ids, got "
-                             f"{tuple(token.shape) if isinstance(token, torch.Tensor) else type(token).__name__}")
+            got = (tuple(token.shape) if isinstance(token, torch.Tensor)
+                   else type(token).__name__)
+            raise ValueError(f"token must be a 1-D tensor (B,) of token ids, got {got}")
         logits, state = self(token[:, None], state)
         return logits[:, 0], state
 

@@ -136,11 +136,13 @@ class TransformerLanguageModel(nn.Module):
         return KVCache(c.layers, batch, c.heads, c.head_dim, capacity, w.dtype, w.device)
 
     def forward(self, tokens: torch.Tensor, kv_cache: KVCache | None = None,
-                start_pos: int = 0) -> torch.Tensor:
+                start_pos: int = 0, last_only: bool = False) -> torch.Tensor:
         """tokens (B, T) int64 at positions start_pos.. -> logits (B, T, V).
 
         With ``kv_cache`` the new keys/values are stored at [start_pos, start_pos + T) and
-        the cache's ``length`` becomes start_pos + T.
+        the cache's ``length`` becomes start_pos + T.  ``last_only``: logits of the last
+        position only, (B, 1, V) -- all that generation needs; the head's (T, d) x (d, V)
+        product is the largest single matmul of a long prefix.
         """
         c = self.config
         check_tokens(tokens, c.vocab)
@@ -162,6 +164,8 @@ class TransformerLanguageModel(nn.Module):
                 x = block(x, kv_cache, i, start_pos)
         if kv_cache is not None:
             kv_cache.length = start_pos + T
+        if last_only:
+            x = x[:, -1:]
         return F.linear(self.ln_f(x), self.tok_embed.weight)
 
     @torch.no_grad()
@@ -179,7 +183,7 @@ class TransformerLanguageModel(nn.Module):
                              f"max_len={self.config.max_len}")
         seq, out = prompt, []
         cache = self.new_cache(B, P + steps - 1) if use_cache else None
-        logits = self(prompt, cache)
+        logits = self(prompt, cache, last_only=True)
         for s in range(steps):
             tok = logits[:, -1].argmax(-1)
             out.append(tok)
@@ -189,5 +193,5 @@ class TransformerLanguageModel(nn.Module):
                 logits = self(tok[:, None], cache, start_pos=P + s)
             else:
                 seq = torch.cat([seq, tok[:, None]], dim=1)
-                logits = self(seq)
+                logits = self(seq, last_only=True)
         return torch.stack(out, dim=1)
