@@ -13,6 +13,11 @@ from course_lib.grading import GradingFailure, assert_self_contained, exercise_p
 
 sub = submission_fixture("decode_cost")
 
+# the first FlopCounterMode use loads torch's tracing machinery (seconds): pay that while this
+# file is collected, not inside a test's time limit
+with FlopCounterMode(display=False):
+    torch.ones(1, 1) @ torch.ones(1, 1)
+
 
 class Block(nn.Module):
     """Pre-LayerNorm decoder block; attention of one new token against a (K, V) cache."""
@@ -105,7 +110,7 @@ def test_decode_flops_match_flop_counter(sub, cfg, context):
 
 
 @pytest.mark.points(1)
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["float32", "bfloat16"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
 def test_kv_cache_bytes_match_the_cache_tensors(sub, dtype):
     torch.manual_seed(1)
     model = Decoder(SMALL).to(dtype)
