@@ -77,7 +77,7 @@ LLAMA_LIKE = {"layers": 32, "d_model": 4096, "heads": 32, "kv_heads": 8, "d_ff":
 
 @pytest.mark.points(2)
 def test_grouped_query_attention(sub):
-    flops, nbytes = run_step(GQA, 1, 9)
+    flops, _ = run_step(GQA, 1, 9)
     check(sub.decode_flops(GQA, 9), flops)
     _, nbytes = run_step(GQA, 4, 9, torch.float16)
     check(sub.kv_cache_bytes(GQA, 4, 10, 2), nbytes)

@@ -31,7 +31,8 @@ def test_time_is_flops_over_attainable_rate(sub):
     rng = np.random.default_rng(8)
     f, q = 10 ** rng.uniform(3, 13, 50), 10 ** rng.uniform(3, 11, 50)
     peak, bw = rng.uniform(1, 2000, 50), rng.uniform(1, 4000, 50)
-    ref = np.array([float(max(Fraction(a) / (Fraction(c) * 10**9), Fraction(b) / (Fraction(d) * 10**9)))
+    ref = np.array([float(max(Fraction(a) / (Fraction(c) * 10**9),
+                              Fraction(b) / (Fraction(d) * 10**9)))
                     for a, b, c, d in zip(f, q, peak, bw)])
     got = call_checked(sub.min_time_s, f, q, peak, bw, case="random")
     compare("min_time_s", got, ref, rtol=1e-12, atol=0, case="random")

@@ -8,7 +8,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from course_lib.grading import GradingFailure, assert_self_contained, exercise_path, submission_fixture
+from course_lib.grading import (GradingFailure, assert_self_contained, exercise_path,
+                                submission_fixture)
 
 sub = submission_fixture("bottleneck_counts")
 

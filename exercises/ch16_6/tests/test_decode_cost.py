@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from course_lib.grading import GradingFailure, assert_self_contained, exercise_path, submission_fixture
+from course_lib.grading import (GradingFailure, assert_self_contained, exercise_path,
+                                submission_fixture)
 
 sub = submission_fixture("decode_cost")
 
@@ -58,9 +59,10 @@ class Decoder(nn.Module):
         self.cache_shape = (kvh, d // heads)
 
     def empty_cache(self, batch, length=0):
-        z = lambda: torch.randn(batch, *self.cache_shape[:1], length, self.cache_shape[1],  # noqa: E731
-                                dtype=self.emb.weight.dtype, device=self.emb.weight.device)
-        return [(z(), z()) for _ in self.blocks]
+        kvh, hd = self.cache_shape
+        w = self.emb.weight
+        return [tuple(torch.randn(batch, kvh, length, hd, dtype=w.dtype) for _ in "kv")
+                for _ in self.blocks]
 
     def step(self, tokens, caches):
         """tokens (B,) -> logits (B, vocab) and the caches, one position longer."""
