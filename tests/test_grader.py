@@ -25,7 +25,7 @@ HIDDEN_LINE = re.compile(r"^hidden test \d+: (failed|not run) \([a-zA-Z .]+\)$")
 def grade(*args: str, cwd: Path = REPO, tmp: Path) -> tuple[int, str, dict]:
     out = tmp / f"results-{len(list(tmp.glob('results-*')))}.json"
     proc = subprocess.run([sys.executable, "-m", "course_lib.grade", *args, "--json", str(out)],
-                          cwd=cwd, capture_output=True, text=True, timeout=180)
+                          cwd=cwd, capture_output=True, text=True, timeout=300)
     data = json.loads(out.read_text()) if out.is_file() else {}
     return proc.returncode, proc.stdout + proc.stderr, data
 
