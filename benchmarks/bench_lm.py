@@ -74,7 +74,7 @@ from course_lib.bench import (Progress, legacy_machine_dict, machine_record,  # 
 from course_lib.bench.records import add_result  # noqa: E402
 from course_lib.lm import (SOURCE_SIZED_LSTM, SOURCE_SIZED_TRANSFORMER,  # noqa: E402
                            LSTMLanguageModel, LSTMLMConfig, TransformerLanguageModel,
-                           TransformerLMConfig, backend_context)
+                           TransformerLMConfig)
 from course_lib.lm import counts  # noqa: E402
 
 QUICK_LSTM = LSTMLMConfig(vocab=512, d_embed=64, hidden=64, layers=2, tie_weights=True)
@@ -135,7 +135,7 @@ def train_step_fn(model, tokens, targets):
     return run
 
 
-def lstm_decode_fn(model, batch: int, device="cpu", dtype=torch.float32):
+def lstm_decode_fn(model, batch: int, device="cpu"):
     """One generated token per call: the state is random, its size fixed whatever n."""
     with torch.inference_mode():
         h, c = model.init_state(batch)
@@ -243,8 +243,9 @@ def decode_section(record, lstm, tr, sz, res, bar=None) -> list[list]:
             fns = {"lstm": lstm_decode_fn(lstm, B), "transformer_kv_cache": kv_run}
             if B * (n + 1) <= sz["recompute_tokens"]:
                 fns["transformer_recompute"] = recompute_fn(tr, B, n)
-            reps = sz["decode_repeats"] if "transformer_recompute" not in fns or n < 256 \
-                else min(sz["decode_repeats"], 3)
+            # a recompute of many tokens takes seconds: fewer rounds then
+            slow = "transformer_recompute" in fns and B * (n + 1) > 256
+            reps = min(sz["decode_repeats"], 3) if slow else sz["decode_repeats"]
             ts = time_interleaved(fns, reps)
             state = {"lstm": counts.lstm_state_bytes(lstm.config, B),
                      "transformer_kv_cache": counts.kv_cache_bytes(tr.config, B, n),

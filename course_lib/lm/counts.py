@@ -161,18 +161,21 @@ def lstm_forward_activation_bytes(cfg: LSTMLMConfig, batch: int, seq_len: int,
 
 def transformer_forward_activation_bytes(cfg: TransformerLMConfig, batch: int, seq_len: int,
                                          dtype: torch.dtype | str | int = torch.float32,
-                                         scores: bool = True) -> dict:
+                                         scores: bool = True, score_copies: int = 2) -> dict:
     """Tensors an inference forward must hold at its peak, in bytes (an estimate).
 
     ``logits`` (B, T, V); inside a block the residual stream (B, T, d), the q/k/v
     projection (B, T, 3d) and the FFN hidden layer (B, T, f); with ``scores`` (the math
-    backend) the attention scores and their softmax, 2 · (B, h, T, T) -- the L×L term
-    that a fused (flash) kernel never stores.  ``total``: the larger of the head moment
-    (logits + residual) and the block moment.
+    backend) ``score_copies`` tensors of (B, h, T, T) -- the L×L term that a fused (flash)
+    kernel never stores.  Two (the scores and their softmax) is the least any unfused
+    implementation holds; torch 2.13's CPU math path was measured holding about three
+    (the masked scores are a further copy).  ``total``: the larger of the head moment
+    (logits + residual) and the block moment.  Weights, and workspace such as a BLAS
+    library's packed copy of a weight matrix, are not included.
     """
     s, B, T, d = itemsize(dtype), batch, seq_len, cfg.d_model
     parts = {"logits": B * T * cfg.vocab * s, "residual": B * T * d * s,
              "qkv": B * T * 3 * d * s, "ffn_hidden": B * T * cfg.d_ff * s,
-             "scores": 2 * B * cfg.heads * T * T * s if scores else 0}
+             "scores": score_copies * B * cfg.heads * T * T * s if scores else 0}
     block = parts["residual"] + max(parts["qkv"] + parts["scores"], parts["ffn_hidden"])
     return {**parts, "total": max(parts["logits"] + parts["residual"], block)}
