@@ -243,16 +243,20 @@ def gpu_table(rows: list[dict], cfg: dict) -> list[str]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="batch 1-2, one repeat (smoke test)")
-    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
-                    help="torch threads (default: every usable core)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads (default: every usable core; 1 with --quick, whose "
+                         "smoke test shares the cores with other tests -- OpenMP threads that "
+                         "wait for a busy core slow a forward down many times over)")
     ap.add_argument("--no-gpu", action="store_true", help="skip the GPU part even with CUDA")
     ap.add_argument("--out", type=Path, default=None,
                     help="folder for the results (default benchmarks/results; --quick writes "
                          "nothing unless --out is given)")
     args = ap.parse_args(argv)
+    q = args.quick
+    if args.threads is None:
+        args.threads = 1 if q else len(os.sched_getaffinity(0))
     if args.threads < 1:
         ap.error(f"--threads must be >= 1, got {args.threads}")
-    q = args.quick
     cfg = QUICK if q else FULL
     out_dir = args.out if args.out is not None else (None if q else ROOT / "benchmarks/results")
     torch.set_num_threads(args.threads)

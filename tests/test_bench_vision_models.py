@@ -8,6 +8,7 @@ import torch
 from course_lib.bench import torchvision_import as tvi
 from course_lib.bench import vision_models as vm
 
+torch.set_num_threads(1)  # pytest-xdist already uses every core
 NAMES = list(vm.MODELS)
 
 
