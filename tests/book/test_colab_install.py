@@ -1,4 +1,4 @@
-"""The chapters' install cell must not replace Colab's own torch (or CuPy).
+"""The chapters' install cell must not replace Colab's own torch, torchvision or CuPy.
 
 Colab ships its own torch and CuPy builds, matched to its CUDA.  Every chapter's first cell
 runs ``%pip install "course_lib[torch] @ git+REPO@BRANCH"`` when course_lib is missing; that
@@ -40,6 +40,7 @@ pytestmark = pytest.mark.slow
 
 COLAB_TORCH = "2.99.0+colab"
 COLAB_CUPY = "13.99.0"
+COLAB_TORCHVISION = "0.99.0+colab"
 
 
 def _run(cmd, **kw):
@@ -122,6 +123,7 @@ def _colab_like_venv(tmp: Path, torch_version: str) -> tuple[Path, Path]:
     assert out.returncode == 0, out.stderr
     site = _site_packages(venv)
     _fake_dist(site, "torch", torch_version, "torch")
+    _fake_dist(site, "torchvision", COLAB_TORCHVISION, "torchvision")
     _fake_dist(site, "cupy-cuda12x", COLAB_CUPY, "cupy")
     # course_lib's other dependencies, at the versions this checkout's environment holds
     for dep in ("numpy", "scipy", "matplotlib", "ipywidgets", "pytest", "pytest-timeout"):
@@ -137,7 +139,8 @@ def _installed(venv: Path) -> dict[str, str]:
 
 
 def _snapshot(site: Path) -> dict[str, str]:
-    """The files of the stand-in torch and CuPy, with their contents."""
+    """The files of the stand-in torch (and torchvision: ``torch*``) and CuPy, with their
+    contents."""
     return {str(p.relative_to(site)): p.read_bytes()
             for pat in ("torch*", "cupy*") for top in site.glob(pat)
             for p in ([top] if top.is_file() else top.rglob("*"))
@@ -173,6 +176,7 @@ def test_install_cell_keeps_colabs_torch_and_cupy(tmp_path, course_wheel):
     assert "course-lib" in after or "course_lib" in after, after
     assert after["torch"] == COLAB_TORCH, f"torch was replaced: {after['torch']}"
     assert after["cupy-cuda12x"] == COLAB_CUPY
+    assert after["torchvision"] == COLAB_TORCHVISION, "torchvision was replaced"
     assert _snapshot(site) == files_before, "files of Colab's torch/CuPy changed"
     # nothing else was touched either: the only new distribution is course_lib
     assert set(after) - set(before) <= {"course-lib", "course_lib"}
