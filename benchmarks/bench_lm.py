@@ -14,7 +14,8 @@ Tables:
 (b) full-sequence throughput at T = 512: tokens/s of a forward (``inference_mode``) and of
     a training step (forward + cross-entropy + backward, no optimizer update), all four
     callables timed round-robin (:func:`course_lib.bench.time_interleaved`);
-(c) generation, ms per generated token at several contexts n: the LSTM carrying (h, c),
+(c) generation, ms per decoding step (one new token for each of the B sequences; the
+    record's ``ms_per_token`` is this per-step time) at several contexts n: the LSTM carrying (h, c),
     the Transformer reading its KV cache, and the Transformer recomputing the whole
     prefix of n + 1 tokens (only where B·(n + 1) is small enough for the time budget).
     A decode step's cost does not depend on the cached values, so the cache is filled
@@ -554,7 +555,9 @@ def main(argv=None) -> int:
         md += table("(c) Generation: ms per generated token after n context tokens",
                     ["context n", "B", "LSTM", "Transformer + KV cache",
                      "Transformer, recompute prefix", "LSTM state", "KV cache at n"], drow,
-                    "recompute: a forward of all n + 1 tokens per generated token, timed only "
+                    "One step generates a token for each of the B sequences: the times are ms "
+                    "per step (ms per token of one sequence); divide by B for the batch's "
+                    "ms per token. recompute: a forward of all n + 1 tokens per step, timed only "
                     f"where B·(n+1) <= {sz['recompute_tokens']}; '-': not timed.")
         del lstm, tr
         mrow = memory_section(record, sz, q, res)
