@@ -15,8 +15,8 @@ Tables:
     a training step (forward + cross-entropy + backward, no optimizer update), all four
     callables timed round-robin (:func:`course_lib.bench.time_interleaved`);
 (c) generation, ms per decoding step (one new token for each of the B sequences; the
-    record's ``ms_per_token`` is this per-step time) at several contexts n: the LSTM carrying (h, c),
-    the Transformer reading its KV cache, and the Transformer recomputing the whole
+    record's ``ms_per_token`` is this per-step time) at several contexts n: the LSTM
+    carrying (h, c), the Transformer reading its KV cache, and the Transformer recomputing the whole
     prefix of n + 1 tokens (only where B·(n + 1) is small enough for the time budget).
     A decode step's cost does not depend on the cached values, so the cache is filled
     with random keys/values (length n) instead of running an n-token prefill;
