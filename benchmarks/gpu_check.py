@@ -105,7 +105,8 @@ def report(out: Path, gpu_reason: str) -> str:
                     ("planted_race", 12), ("nvrtc", 6)):
         if (out / f"{name}.log").exists():
             lines += [f"### {name} (log tail)", "", "```", _tail(out / f"{name}.log", n), "```", ""]
-    for name in ("bench_conv_gpu", "bench_rnn_gpu", "bench_attention_gpu", "bench_flash_gpu"):
+    for name in ("bench_conv_gpu", "bench_rnn_gpu", "bench_attention_gpu", "bench_flash_gpu",
+                 "ops_gpu", "models_gpu", "lm_gpu"):
         bench = out / f"{name}.md"
         if bench.exists():
             text = bench.read_text()

@@ -4,6 +4,7 @@
 #   bash scripts/gpu_check.sh                 # results in _build/gpu_check/ (copy them into
 #                                             # benchmarks/results/gpu/ to commit a GPU run)
 #   OUT=/tmp/gpu PYTHON=python3 bash scripts/gpu_check.sh
+#   ONLY="env bench_models_gpu bench_lm_gpu" bash scripts/gpu_check.sh   # just these stages
 #
 # Needs python3 with numpy, cupy, torch, pytest (+ pytest-timeout); course_lib is used from the
 # checkout (PYTHONPATH), not installed.  Stages, each logged to $OUT/<stage>.log, none stopping
@@ -33,6 +34,9 @@ record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$STAGES"; echo "== 
 run_stage() {
   local name=$1 limit=$2 expect=$3; shift 3
   local used=$((SECONDS - START))
+  if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then
+    record "$name" "SKIPPED (not in ONLY)" 0 "$*"; return
+  fi
   if [ $((used + limit)) -gt "$TOTAL_S" ]; then
     record "$name" "SKIPPED (time budget: ${used}s used of ${TOTAL_S}s)" 0 "$*"; return
   fi
@@ -82,7 +86,7 @@ done
 if [ "$GPU_REASON" != ok ]; then
   echo "== no GPU: $GPU_REASON -- skipping the GPU stages"
   for s in pytest_gpu bench_conv_gpu bench_rnn_gpu bench_attention_gpu bench_flash_gpu \
-           memcheck racecheck planted_oob planted_race; do
+           bench_ops_gpu bench_models_gpu bench_lm_gpu memcheck racecheck planted_oob planted_race; do
     skip_stage "$s" "no GPU: $GPU_REASON"
   done
 else
@@ -94,6 +98,10 @@ else
   run_stage bench_rnn_gpu 300 ok "$PY" benchmarks/bench_rnn_gpu.py --out "$OUT" --budget-s 240
   run_stage bench_attention_gpu 300 ok "$PY" benchmarks/bench_attention_gpu.py --out "$OUT" --budget-s 240
   run_stage bench_flash_gpu 450 ok "$PY" benchmarks/bench_flash_gpu.py --out "$OUT" --budget-s 400
+  # 16.6 (records under $OUT/<machine>/; --out keeps the committed CPU results untouched)
+  run_stage bench_ops_gpu 240 ok "$PY" benchmarks/bench_ops.py --out "$OUT"
+  run_stage bench_models_gpu 300 ok "$PY" benchmarks/bench_models.py --out "$OUT"
+  run_stage bench_lm_gpu 240 ok "$PY" benchmarks/bench_lm.py --only gpu --out "$OUT"
   # -------------------------------------------------------------- sanitizers
   if [ -n "$SANITIZER" ]; then
     CS=("$SANITIZER" --error-exitcode 3 --print-limit 20)
