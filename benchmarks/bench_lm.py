@@ -48,18 +48,10 @@ import time
 from pathlib import Path
 
 
-def _threads_from_argv(argv) -> int:
-    """--threads must act before torch starts its thread pools, so it is read first."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    for k, a in enumerate(argv):
-        if a.startswith("--threads"):
-            return int(a.split("=", 1)[1] if "=" in a else argv[k + 1])
-    return os.cpu_count() or 1
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _threads import pin_threads  # noqa: E402  (before NumPy loads its BLAS)
 
-
-THREADS = _threads_from_argv(None)
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(THREADS)
+THREADS = pin_threads(default=None)
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402

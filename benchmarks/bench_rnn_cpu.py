@@ -30,18 +30,10 @@ import time
 from pathlib import Path
 
 
-def _threads_from_argv(argv) -> int:
-    """--threads must act before NumPy loads OpenBLAS, so it is read here, first."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    for k, a in enumerate(argv):
-        if a.startswith("--threads"):
-            return int(a.split("=", 1)[1] if "=" in a else argv[k + 1])
-    return 1
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _threads import pin_threads  # noqa: E402  (before NumPy loads its BLAS)
 
-
-THREADS = _threads_from_argv(None)
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(THREADS)
+THREADS = pin_threads(default=1)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
