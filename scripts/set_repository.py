@@ -14,7 +14,8 @@ script writes it into them:
 
 ``tests/book/test_install_cells.py`` runs the check on every notebook in ``chapters/``, so
 a notebook added later must pass it too.  The install cell keeps Colab's own torch and CuPy:
-it installs ``course_lib[torch]``, whose ranges (``torch>=2.1``) an existing torch satisfies.
+it installs ``course_lib[torch]``, whose ranges (``torch>=2.1``, ``torchvision>=0.16``) an
+existing torch and torchvision satisfy.
 """
 from __future__ import annotations
 
@@ -48,7 +49,8 @@ def install_cell_source(url: str, branch: str = "main") -> str:
     lines = [
         INSTALL_MARK,
         "# The address is repository.url in the book's _config.yml.  Colab's own",
-        "# torch and CuPy stay: course_lib asks only for torch>=2.1.",
+        "# torch, torchvision and CuPy stay: course_lib asks only for torch>=2.1",
+        "# and torchvision>=0.16.",
         f'REPO = "{url}"',
         "try:",
         "    import course_lib",
