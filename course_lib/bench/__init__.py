@@ -24,7 +24,7 @@ that all committed numbers were taken the same way and name the machine they cam
 * :mod:`.side_by_side` -- one table per operation: ratio to the best, roofline position,
   error check; untimed rows stay untimed.
 * :mod:`.vision_models`, :mod:`.torchvision_import` -- the image models of 16.6 and their
-  closed-form counts (imports torch; not loaded here).
+  closed-form counts (a package; its counts import without torch).
 * :mod:`.chapter` -- what chapter 16.6 does with committed records (claims and verdicts,
   the implementation guide, the live run).
 
