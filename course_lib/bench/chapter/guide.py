@@ -54,7 +54,7 @@ def _evidence(times: Mapping[str, float | None], unit_scale: float = 1e3,
     others = sorted((r, k) for k, r in ratios.items() if k != best)
     text = f"{best} {times[best] * unit_scale:.3g} {unit}"
     if others:
-        text += "; " + ", ".join(f"{k} {r:.2g}x" for r, k in others) + f" {slower}"
+        text += "; " + ", ".join(f"{k} {r:.3g}x" for r, k in others) + f" {slower}"
     return text
 
 
