@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import numbers
+import re
 from typing import Callable, Iterable, Sequence
 
 from IPython.display import HTML
@@ -36,6 +37,27 @@ def format_cell(value: object, fmt: Format = None) -> str:
     if isinstance(fmt, str):
         return fmt.format(value)
     raise TypeError(f"a format must be a str pattern, a callable or None; got {type(fmt).__name__}")
+
+
+# A long identifier, file name or address ("lstm_pointwise_forward", "https://...") has no
+# space to wrap at, so it sets the width of its column and can push the table past the
+# text column.  <wbr> offers a line break after its separators without changing the text.
+_LONG_TOKEN = re.compile(r"\S{13,}")
+_SEPARATOR = re.compile(r"([_/.=&?-])(?=\w)")
+
+
+def soft_breaks(text: str) -> str:
+    """``text`` escaped for HTML, with ``<wbr>`` after ``_ / . = & ? -`` inside tokens of
+    13 or more characters (break opportunities, invisible when the line fits)."""
+    out, last = [], 0
+    for m in _LONG_TOKEN.finditer(text):
+        out.append(html.escape(text[last:m.start()]))
+        parts = _SEPARATOR.split(m.group(0))       # [text, separator, text, ...]
+        out.append("".join(html.escape(part) + ("<wbr>" if k % 2 else "")
+                           for k, part in enumerate(parts)))
+        last = m.end()
+    out.append(html.escape(text[last:]))
+    return "".join(out)
 
 
 def _is_number(value: object) -> bool:
@@ -76,7 +98,8 @@ def table_html(rows: Iterable[Sequence[object]], columns: Sequence[str], *,
         cells = []
         for j, value in enumerate(row):
             cls = ' class="text"' if text_col[j] else ""
-            cells.append(f"<td{cls}>{html.escape(format_cell(value, formats[j]))}</td>")
+            text = format_cell(value, formats[j])
+            cells.append(f"<td{cls}>{soft_breaks(text) if text_col[j] else html.escape(text)}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
     return "\n".join(out)

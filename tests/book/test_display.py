@@ -1,4 +1,5 @@
 """course_lib.display: the HTML tables the chapters show, read back with html.parser."""
+import html
 from html.parser import HTMLParser
 
 import pytest
@@ -82,3 +83,19 @@ def test_bad_shapes_are_named(rows, columns, formats, match):
 def test_bad_format_type():
     with pytest.raises(TypeError, match="format must be"):
         format_cell(1.0, 3)
+
+
+def test_long_tokens_get_break_opportunities_and_stay_escaped():
+    from course_lib.display import soft_breaks
+    text = "emulator lstm_pointwise_forward <b> & https://example.org/a/b.html"
+    out = soft_breaks(text)
+    assert "lstm_<wbr>pointwise_<wbr>forward" in out and "example.<wbr>org/<wbr>a" in out
+    assert "<b>" not in out and "&lt;b&gt;" in out            # still escaped
+    assert html.unescape(out.replace("<wbr>", "")) == text     # same text otherwise
+    assert soft_breaks("short_name") == "short_name"           # short tokens untouched
+
+
+def test_text_cells_break_but_numbers_do_not():
+    markup = table_html([("cupy_flash_fwd_wmma_f16", 1234.5)], ["name", "ms"],
+                        formats=[None, "{:,.1f}"])
+    assert "cupy_<wbr>flash_<wbr>fwd_<wbr>wmma_<wbr>f16" in markup and "1,234.5" in markup
