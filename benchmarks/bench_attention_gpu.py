@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
 import sys
 from pathlib import Path
 
@@ -317,24 +316,8 @@ def to_markdown(result: dict) -> str:
 
 
 def environment() -> dict:
-    from course_lib.bench import machine_record
-    env = {"host": platform.node(), "python": platform.python_version(),
-           "machine": machine_record()}
-    try:
-        import cupy
-        props = cupy.cuda.runtime.getDeviceProperties(0)
-        env["gpu"] = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
-        env["sm"] = f"sm_{props['major']}{props['minor']}"
-        env["cuda_runtime"] = cupy.cuda.runtime.runtimeGetVersion()
-        env["cupy"] = cupy.__version__
-    except Exception as exc:
-        env["cupy_error"] = repr(exc)
-    try:
-        import torch
-        env["torch"] = torch.__version__
-    except Exception as exc:
-        env["torch_error"] = repr(exc)
-    return env
+    from course_lib.bench.gpu_env import gpu_environment
+    return gpu_environment()
 
 
 def write_harness_record(result: dict, quick: bool, out: Path) -> Path:

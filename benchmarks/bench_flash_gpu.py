@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
 import statistics
 import sys
 import time
@@ -300,17 +299,8 @@ def to_markdown(result: dict) -> str:
 
 
 def environment() -> dict:
-    env = {"host": platform.node(), "python": platform.python_version()}
-    try:
-        from course_lib.bench import machine_record
-        env["machine"] = machine_record()
-        import cupy
-        import torch
-        env["gpu"] = torch.cuda.get_device_name(0)
-        env["cupy"], env["torch"] = cupy.__version__, torch.__version__
-    except Exception as exc:
-        env["error"] = repr(exc)
-    return env
+    from course_lib.bench.gpu_env import gpu_environment
+    return gpu_environment()
 
 
 def write_harness_record(result: dict, quick: bool, out: Path) -> Path:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 from pathlib import Path
 
@@ -131,21 +130,8 @@ def to_markdown(result: dict) -> str:
 
 
 def environment() -> dict:
-    from course_lib.bench import machine_record
-    env = {"host": platform.node(), "python": platform.python_version(),
-           "machine": machine_record()}
-    try:
-        import cupy
-        props = cupy.cuda.runtime.getDeviceProperties(0)
-        name = props["name"]
-        env["gpu"] = name.decode() if isinstance(name, bytes) else str(name)
-        env["cupy"] = cupy.__version__
-        import torch
-        env["torch"] = torch.__version__
-        env["cudnn"] = torch.backends.cudnn.version()
-    except Exception as exc:
-        env["error"] = repr(exc)
-    return env
+    from course_lib.bench.gpu_env import gpu_environment
+    return gpu_environment()
 
 
 def write_harness_record(result: dict, quick: bool, out: Path) -> Path:
