@@ -20,6 +20,7 @@ that all committed numbers were taken the same way and name the machine they cam
 * :mod:`.progress` -- a progress line on stderr for long runs (no dependency).
 * :mod:`.plots` -- bars with error spans, scaling curves, a roofline (matplotlib).
 * :mod:`.tables` -- Markdown tables for the scripts' printed and committed reports.
+* :mod:`.gpu_env` -- the device and versions a GPU report names.
 * :mod:`.budget` -- a script's parts in order within a wall-clock budget (GPU checks).
 * :mod:`.side_by_side` -- one table per operation: ratio to the best, roofline position,
   error check; untimed rows stay untimed.
