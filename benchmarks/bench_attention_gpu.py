@@ -359,15 +359,12 @@ def main(argv=None) -> int:
         (out / "bench_attention_gpu.md").write_text(to_markdown(result))
         write_harness_record(result, args.quick, out)
 
-    def save(part, value):
-        # written after every part, so a run stopped by a time limit still leaves its results
-        result[part] = value
-        write_files()
-
     parts = (("copy_GBps", copy_bandwidth), ("softmax", lambda: bench_softmax(args.quick)),
              ("layernorm", lambda: bench_layernorm(args.quick)),
              ("attention", lambda: bench_attention(args.quick)))
-    outcome = run_within_budget(parts, budget_s=args.budget_s, log=log, on_done=save)
+    # written after every part, so a run stopped by a time limit still leaves its results
+    outcome = run_within_budget(parts, budget_s=args.budget_s, log=log, store=result,
+                                on_done=lambda part, value: write_files())
     result["stage_errors"].update(outcome.errors)
     write_files()                 # the errors and skips too
     log(to_markdown(result))

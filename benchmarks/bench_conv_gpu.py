@@ -325,15 +325,12 @@ def main(argv=None) -> int:
         (out / "bench_conv_gpu.md").write_text(to_markdown(result))
         write_harness_record(result, args.quick, out)
 
-    def save(part, value):
-        # written after every part, so a run killed by a time limit still leaves its results
-        result[part] = value
-        write_files()
-
     parts = (("attributes", kernel_attributes), ("forward", lambda: bench_forward(args.quick)),
              ("ceilings", lambda: ceilings(args.quick)),
              ("backward", lambda: bench_backward(args.quick)))
-    outcome = run_within_budget(parts, budget_s=args.budget_s, log=log, on_done=save)
+    # written after every part, so a run stopped by a time limit still leaves its results
+    outcome = run_within_budget(parts, budget_s=args.budget_s, log=log, store=result,
+                                on_done=lambda part, value: write_files())
     result["stage_errors"].update(outcome.errors)
     write_files()                 # the errors and skips too
     log(to_markdown(result))

@@ -54,3 +54,11 @@ def test_bad_budget(budget):
 def test_duplicate_names():
     with pytest.raises(ValueError, match="unique"):
         run_within_budget([("x", lambda: 1), ("x", lambda: 2)], budget_s=1)
+
+
+def test_store_receives_each_value_before_on_done():
+    store, seen = {}, []
+    run_within_budget([("a", lambda: 1), ("b", lambda: 2)], budget_s=60, log=lambda s: None,
+                      store=store, on_done=lambda n, v: seen.append(dict(store)),
+                      clock=Clock())
+    assert store == {"a": 1, "b": 2} and seen == [{"a": 1}, {"a": 1, "b": 2}]

@@ -5,11 +5,13 @@ it starts no further part once ``budget_s`` seconds have gone, a part that raise
 logged and recorded but does not stop the others, and the script saves its results after
 every part (a run killed by an outer time limit still leaves what it measured)::
 
-    outcome = run_within_budget(parts, budget_s=240, log=log, on_done=save)
+    outcome = run_within_budget(parts, budget_s=240, log=log, store=result,
+                                on_done=lambda name, value: save(result))
     result["stage_errors"].update(outcome.errors)
 
-``parts`` is a sequence of ``(name, fn)``; ``fn()``'s value is passed to
-``on_done(name, value)``.  The names in ``outcome.skipped`` were never started.
+``parts`` is a sequence of ``(name, fn)``; ``fn()``'s value goes to ``store[name]`` (when
+a dict is given) and then to ``on_done(name, value)``.  The names in ``outcome.skipped``
+were never started.
 """
 from __future__ import annotations
 
@@ -37,11 +39,13 @@ class BudgetOutcome:
 def run_within_budget(parts: Sequence[tuple[str, Callable[[], Any]]], *, budget_s: float,
                       log: Callable[[str], None] = print,
                       on_done: Callable[[str, Any], None] | None = None,
+                      store: dict | None = None,
                       clock: Callable[[], float] = time.monotonic) -> BudgetOutcome:
     """Call each part's ``fn`` in order; start none after ``budget_s`` seconds.
 
     A part that raises gets its traceback (3 frames) in ``errors`` and the run goes on;
-    ``on_done`` is called after every part that returned, for saving partial results.
+    ``store[name]`` receives each returned value; ``on_done`` is called after every part
+    that returned, for saving partial results.
     """
     if not budget_s > 0:
         raise ValueError(f"budget_s must be > 0 seconds, got {budget_s!r}")
@@ -65,6 +69,8 @@ def run_within_budget(parts: Sequence[tuple[str, Callable[[], Any]]], *, budget_
             log(out.errors[name])
             continue
         out.values[name] = value
+        if store is not None:
+            store[name] = value
         log(f"[{name}] done at {clock() - t0:.1f} s")
         if on_done is not None:
             on_done(name, value)
